@@ -1,0 +1,34 @@
+"""Server configuration from the environment (prefix ``FHIRTRIAL_``), https://hl7.org/fhir/R4/http.html."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """All knobs of the server; every one can be set as ``FHIRTRIAL_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="FHIRTRIAL_", extra="ignore")
+
+    database_url: str = "sqlite:///./fhirtrial.db"
+    base_url: str = "http://localhost:8000/fhir"
+    api_token: str | None = None
+    # Only for local testing: accept writes without a token when none is configured.
+    allow_anonymous_writes: bool = False
+    max_body_bytes: int = 16 * 1024 * 1024
+    default_count: int = 20
+    max_count: int = 1000
+    mappings_dir: Path = REPO_ROOT / "mappings"
+    examples_dir: Path = REPO_ROOT / "examples"
+    export_dir: Path = Path("./export")
+    # "error": reject invalid writes; "warning": store and report.
+    validation: str = "error"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,102 @@
+"""Index entries extracted from a resource, one dataclass per search-parameter type.
+
+https://hl7.org/fhir/R4/search.html#ptypes -- the store keeps one table per type (like HAPI's HFJ_SPIDX_*).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEntry:
+    param: str
+    system: str | None
+    code: str | None
+    # Display/text used by the :text modifier, normalised (casefolded, accents stripped).
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StringEntry:
+    param: str
+    # Casefolded and accent-stripped, for the default starts-with and :contains matches.
+    normalized: str
+    # The value as written, for :exact.
+    exact: str
+
+
+@dataclass(frozen=True, slots=True)
+class DateEntry:
+    """A date, dateTime, instant, Period or Timing as the closed interval [low, high] in UTC."""
+
+    param: str
+    low: datetime
+    high: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NumberEntry:
+    """A number with the implicit range of its precision (https://hl7.org/fhir/R4/search.html#number)."""
+
+    param: str
+    value: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True, slots=True)
+class QuantityEntry:
+    param: str
+    value: float
+    low: float
+    high: float
+    system: str | None
+    code: str | None
+    unit: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceEntry:
+    """A reference: local targets carry type and id; others only the absolute or canonical URL."""
+
+    param: str
+    target_type: str | None
+    target_id: str | None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UriEntry:
+    param: str
+    uri: str
+
+
+@dataclass(slots=True)
+class ResourceIndex:
+    """Everything the store writes beside one resource version, in the same transaction."""
+
+    tokens: list[TokenEntry] = field(default_factory=list)
+    strings: list[StringEntry] = field(default_factory=list)
+    dates: list[DateEntry] = field(default_factory=list)
+    numbers: list[NumberEntry] = field(default_factory=list)
+    quantities: list[QuantityEntry] = field(default_factory=list)
+    references: list[ReferenceEntry] = field(default_factory=list)
+    uris: list[UriEntry] = field(default_factory=list)
+    # Full text for _text (narrative) and _content (whole resource), fed to FTS5 / tsvector.
+    text: str = ""
+    content: str = ""
+
+
+class Indexer(Protocol):
+    """Turns a resource (as JSON) into its index entries; pure, so it can run anywhere."""
+
+    def index(self, resource: dict[str, Any]) -> ResourceIndex: ...
+
+
+class NoIndexer:
+    """Indexes nothing; stands in until the parameter registry is loaded."""
+
+    def index(self, resource: dict[str, Any]) -> ResourceIndex:
+        return ResourceIndex()

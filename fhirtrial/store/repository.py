@@ -1,0 +1,91 @@
+"""The storage interface the REST layer talks to; SQL is one implementation of it.
+
+https://hl7.org/fhir/R4/http.html (read, vread, update, delete, history)
+"""
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+import orjson
+
+Outcome = Literal["created", "updated", "unchanged", "deleted", "gone"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResource:
+    """One version of one resource. ``body`` is the JSON with ``meta.versionId``/``meta.lastUpdated`` set;
+    it is ``None`` for the version that records a delete."""
+
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime  # timezone-aware UTC
+    deleted: bool
+    body: bytes | None
+    # The interaction that made this version: POST, PUT, PATCH or DELETE (for history entries).
+    method: str = "PUT"
+
+    def resource(self) -> dict[str, Any]:
+        assert self.body is not None, "a deleted version has no body"
+        return orjson.loads(self.body)
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version_id}"'
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    stored: StoredResource
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    entries: list[StoredResource]  # newest first
+    total: int
+    # Opaque cursor for the next page, or None when this is the last one.
+    next_cursor: str | None
+
+
+class UnitOfWork(Protocol):
+    """The writes of one transaction: all of them are committed together or none is.
+
+    Version checks happen inside the transaction, so two concurrent writers never lose an update.
+    """
+
+    def current(self, resource_type: str, resource_id: str) -> StoredResource | None:
+        """The current version (including a delete marker), locked for the rest of the transaction."""
+
+    def create(self, resource_type: str, resource: dict[str, Any], resource_id: str | None = None) -> WriteResult:
+        """Store a new resource; a server id is assigned when ``resource_id`` is None."""
+
+    def update(self, resource_type: str, resource_id: str, resource: dict[str, Any], *,
+               if_match: int | None = None, method: str = "PUT") -> WriteResult:
+        """Create-or-update. Content equal to the current version (meta aside) makes no new version."""
+
+    def delete(self, resource_type: str, resource_id: str, *, if_match: int | None = None) -> WriteResult:
+        """Logical delete: a new version with ``deleted`` set; deleting nothing is not an error."""
+
+    def find_ids(self, resource_type: str, criteria: dict[str, list[str]]) -> list[str]:
+        """Ids of current resources matching search criteria (for conditional create/update/delete)."""
+
+
+class Repository(Protocol):
+    def read(self, resource_type: str, resource_id: str) -> StoredResource:
+        """The current version; raises NotFound, or Gone when it is deleted."""
+
+    def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
+        """One version; raises NotFound, or Gone for a delete version."""
+
+    def history(self, resource_type: str | None, resource_id: str | None, *, since: datetime | None = None,
+                at: datetime | None = None, count: int = 20, cursor: str | None = None) -> HistoryPage:
+        """Versions at instance, type (id None) or system (both None) level, newest first."""
+
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """A transaction: commits on normal exit, rolls back on any exception."""
+
+    def close(self) -> None: ...

@@ -15,7 +15,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FHIRTRIAL_", extra="ignore")
 
     database_url: str = "sqlite:///./fhirtrial.db"
-    base_url: str = "http://localhost:8000/fhir"
+    # The server's public base URL; when unset it is derived from each request (Host header) + base_path.
+    base_url: str | None = None
+    base_path: str = "/fhir"
     api_token: str | None = None
     # Only for local testing: accept writes without a token when none is configured.
     allow_anonymous_writes: bool = False

@@ -103,6 +103,12 @@ class Forbidden(FhirError):
     status, code = 403, "forbidden"
 
 
+class ServiceUnavailable(FhirError):
+    """A transient failure (database busy or unreachable); the client may retry."""
+
+    status, code = 503, "transient"
+
+
 class MultipleMatches(FhirError):
     """Conditional interaction matched more than one resource."""
 

@@ -7,6 +7,11 @@ app = typer.Typer(help="fhirtrial: a FHIR R4 server for clinical-trial data", no
                   add_completion=False)
 
 
+from .serve import serve
+
+app.command("serve", help="Start the FHIR server.")(serve)
+
+
 def _register() -> None:
     from .map import map_file
 

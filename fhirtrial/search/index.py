@@ -73,6 +73,26 @@ class UriEntry:
     uri: str
 
 
+@dataclass(frozen=True, slots=True)
+class PositionEntry:
+    """A WGS84 point (Location.position) for ``near``: bounding box on (latitude, longitude), then great-circle."""
+
+    param: str
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeEntry:
+    """One combination of component values taken from the same element (https://hl7.org/fhir/R4/search.html#composite).
+
+    Each component is an entry of its own type whose ``param`` is the component parameter's code.
+    """
+
+    param: str
+    components: tuple[Any, ...]
+
+
 @dataclass(slots=True)
 class ResourceIndex:
     """Everything the store writes beside one resource version, in the same transaction."""
@@ -84,6 +104,8 @@ class ResourceIndex:
     quantities: list[QuantityEntry] = field(default_factory=list)
     references: list[ReferenceEntry] = field(default_factory=list)
     uris: list[UriEntry] = field(default_factory=list)
+    positions: list[PositionEntry] = field(default_factory=list)
+    composites: list[CompositeEntry] = field(default_factory=list)
     # Full text for _text (narrative) and _content (whole resource), fed to FTS5 / tsvector.
     text: str = ""
     content: str = ""

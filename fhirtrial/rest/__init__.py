@@ -1,0 +1,1 @@
+"""FHIR RESTful API over HTTP, https://hl7.org/fhir/R4/http.html."""

@@ -1,0 +1,50 @@
+"""The ASGI application: FastAPI app factory, https://hl7.org/fhir/R4/http.html."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from .. import __version__
+from ..config import Settings, get_settings
+from ..store.repository import Repository
+from . import edge
+from .routes import history, instance, system, type_level
+
+
+def _open_default_repository(settings: Settings) -> Repository:
+    from ..store.sql import open_repository
+
+    return open_repository(settings.database_url)
+
+
+def create_app(settings: Settings | None = None, repo: Repository | None = None) -> FastAPI:
+    """Build the app; the repository is opened at start-up unless one is given (tests, embedding)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = app.state.repo is None
+        if owned:
+            app.state.repo = _open_default_repository(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.repo.close()
+                app.state.repo = None
+
+    app = FastAPI(title="fhirtrial", version=__version__, lifespan=lifespan, docs_url="/docs",
+                  redoc_url=None)
+    app.state.settings = settings
+    app.state.repo = repo
+    app.state.capability_hooks: dict[str, Any] = {}
+    edge.install(app)
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
+                       expose_headers=["ETag", "Location", "Content-Location", "Last-Modified"])
+    prefix = settings.base_path.rstrip("/")
+    for module in (system, history, type_level, instance):
+        app.include_router(module.router, prefix=prefix)
+    return app

@@ -1,0 +1,72 @@
+"""The CapabilityStatement, generated from what the server serves, https://hl7.org/fhir/R4/capabilitystatement.html."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .. import __version__
+from ..resources import RESOURCE_TYPES
+from .bundles import now_instant
+
+TYPE_INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create",
+                     "search-type")
+SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system")
+
+# Search parameters per type: (name, type, definition URL, documentation); supplied by the search registry.
+SearchParamsFor = Callable[[str], list[dict[str, Any]]]
+
+
+def _no_params(resource_type: str) -> list[dict[str, Any]]:
+    return []
+
+
+def capability_statement(base: str, search_params: SearchParamsFor = _no_params,
+                         type_operations: Callable[[str], list[dict[str, Any]]] = lambda t: [],
+                         includes: Callable[[str], tuple[list[str], list[str]]] = lambda t: ([], [])
+                         ) -> dict[str, Any]:
+    resources = []
+    for rtype in RESOURCE_TYPES:
+        entry: dict[str, Any] = {
+            "type": rtype,
+            "profile": f"http://hl7.org/fhir/StructureDefinition/{rtype}",
+            "interaction": [{"code": code} for code in TYPE_INTERACTIONS],
+            "versioning": "versioned-update",
+            "readHistory": True,
+            "updateCreate": True,
+            "conditionalCreate": True,
+            "conditionalRead": "not-supported",
+            "conditionalUpdate": True,
+            "conditionalDelete": "single",
+        }
+        include, revinclude = includes(rtype)
+        if include:
+            entry["searchInclude"] = include
+        if revinclude:
+            entry["searchRevInclude"] = revinclude
+        params = search_params(rtype)
+        if params:
+            entry["searchParam"] = params
+        ops = type_operations(rtype)
+        if ops:
+            entry["operation"] = ops
+        resources.append(entry)
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": now_instant(),
+        "publisher": "fhirtrial",
+        "kind": "instance",
+        "software": {"name": "fhirtrial", "version": __version__},
+        "implementation": {"description": "fhirtrial FHIR R4 server for clinical-trial data", "url": base},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [{
+            "mode": "server",
+            "security": {
+                "cors": True,
+                "description": "Reads are public; writes need 'Authorization: Bearer <token>'.",
+            },
+            "resource": resources,
+            "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
+        }],
+    }

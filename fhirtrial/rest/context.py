@@ -1,0 +1,75 @@
+"""Per-request helpers: base URL, bounded body reading, Prefer, https://hl7.org/fhir/R4/http.html#general."""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from ..config import Settings
+from ..errors import InvalidRequest, PayloadTooLarge
+from ..store.repository import Repository
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def repo_of(request: Request) -> Repository:
+    return request.app.state.repo
+
+
+def base_url(request: Request) -> str:
+    settings = settings_of(request)
+    if settings.base_url:
+        return settings.base_url.rstrip("/")
+    return f"{request.url.scheme}://{request.url.netloc}{settings.base_path.rstrip('/')}"
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with 413 as soon as it passes MAX_BODY_BYTES (before it is all read)."""
+    limit = settings_of(request).max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body ({declared} bytes) is larger than the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, *, expect: type = dict) -> Any:
+    raw = await read_body(request)
+    if not raw.strip():
+        raise InvalidRequest("The request body is empty")
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(value, expect):
+        wanted = "a JSON object (a FHIR resource)" if expect is dict else "a JSON array"
+        raise InvalidRequest(f"The request body must be {wanted}, not {type(value).__name__}")
+    return value
+
+
+def prefer_return(request: Request) -> str:
+    """``Prefer: return=minimal|representation|OperationOutcome`` (representation by default)."""
+    for part in request.headers.get("prefer", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "return":
+            value = value.strip().strip('"')
+            if value in ("minimal", "representation", "OperationOutcome"):
+                return value
+    return "representation"
+
+
+def prefer_handling(request: Request) -> str:
+    for part in request.headers.get("prefer", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "handling":
+            return value.strip().strip('"').lower()
+    return "lenient"

@@ -1,0 +1,52 @@
+"""Pieces every route uses: type checks, threadpool calls, write responses, https://hl7.org/fhir/R4/http.html."""
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...errors import Issue, NotFound
+from ...resources import RESOURCE_TYPE_SET
+from ...store.repository import WriteResult
+from ..context import base_url, prefer_return
+from ..negotiation import Format
+from ..responses import empty_response, fhir_response, outcome_response, version_headers
+
+T = TypeVar("T")
+
+
+def check_type(resource_type: str) -> str:
+    if resource_type not in RESOURCE_TYPE_SET:
+        raise NotFound(f"Resource type '{resource_type}' is not supported by this server",
+                       expression="resourceType")
+    return resource_type
+
+
+async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Database work runs off the event loop so one slow query does not stall every client."""
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def in_transaction(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run one interaction in its own unit of work (all of it is stored, or nothing)."""
+    with request.app.state.repo.unit_of_work() as uow:
+        return fn(uow, *args, **kwargs)
+
+
+def write_response(request: Request, result: WriteResult, fmt: Format) -> Response:
+    stored = result.stored
+    status = 201 if result.outcome == "created" else 200
+    location = f"{base_url(request)}/{stored.resource_type}/{stored.id}/_history/{stored.version_id}"
+    headers = version_headers(stored, location)
+    prefer = prefer_return(request)
+    if prefer == "minimal":
+        return empty_response(status, headers)
+    if prefer == "OperationOutcome":
+        text = {"created": "Created", "updated": "Updated", "unchanged": "No change: the content is the same"}
+        return outcome_response([Issue("information", "informational",
+                                       f"{text.get(result.outcome, result.outcome)} "
+                                       f"{stored.resource_type}/{stored.id} version {stored.version_id}")],
+                                status, fmt, headers)
+    return fhir_response(stored.body, status=status, fmt=fmt, headers=headers)

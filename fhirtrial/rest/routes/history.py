@@ -1,0 +1,80 @@
+"""History at instance, type and system level, https://hl7.org/fhir/R4/http.html#history."""
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...errors import InvalidRequest, NotFound
+from ..bundles import bundle, history_entry
+from ..context import base_url, repo_of, settings_of
+from ..negotiation import negotiate
+from ..responses import fhir_response
+from .common import blocking, check_type
+
+router = APIRouter()
+
+
+def _instant_param(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(f"{name} {raw!r} is not a FHIR instant such as 2024-01-31T10:00:00Z",
+                             expression=name) from None
+    if moment.tzinfo is None:
+        raise InvalidRequest(f"{name} {raw!r} needs a timezone (an instant)", expression=name)
+    return moment
+
+
+def count_param(request: Request) -> int:
+    settings = settings_of(request)
+    raw = request.query_params.get("_count")
+    if raw is None:
+        return settings.default_count
+    if not raw.isdigit():
+        raise InvalidRequest(f"_count {raw!r} is not a non-negative integer", expression="_count")
+    return min(int(raw), settings.max_count)
+
+
+async def _history(request: Request, resource_type: str | None, resource_id: str | None) -> Response:
+    fmt = negotiate(request)
+    count = count_param(request)
+    since, at = _instant_param(request, "_since"), _instant_param(request, "_at")
+    cursor = request.query_params.get("_cursor")
+    page = await blocking(repo_of(request).history, resource_type, resource_id, since=since, at=at, count=count,
+                          cursor=cursor)
+    base = base_url(request)
+    path = "/".join(p for p in (resource_type, resource_id) if p)
+    here = f"{base}/{path + '/' if path else ''}_history"
+    params = {k: v for k, v in request.query_params.items() if k in ("_since", "_at", "_count")}
+    links = [("self", f"{here}?{urlencode({**params, **({'_cursor': cursor} if cursor else {})})}")]
+    if page.next_cursor:
+        links.append(("next", f"{here}?{urlencode({**params, '_cursor': page.next_cursor})}"))
+    entries = [history_entry(s, base) for s in page.entries]
+    return fhir_response(bundle("history", entries, links=links, total=page.total), fmt=fmt)
+
+
+@router.get("/_history")
+async def system_history(request: Request) -> Response:
+    return await _history(request, None, None)
+
+
+@router.get("/{resource_type}/_history")
+async def type_history(request: Request, resource_type: str) -> Response:
+    return await _history(request, check_type(resource_type), None)
+
+
+@router.get("/{resource_type}/{resource_id}/_history")
+async def instance_history(request: Request, resource_type: str, resource_id: str) -> Response:
+    check_type(resource_type)
+    # A resource that never existed is 404, not an empty history.
+    page_probe = await blocking(repo_of(request).history, resource_type, resource_id, count=1)
+    if page_probe.total == 0:
+        raise NotFound(f"{resource_type}/{resource_id} does not exist")
+    return await _history(request, resource_type, resource_id)

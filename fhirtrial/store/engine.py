@@ -1,0 +1,67 @@
+"""Engine creation for the store: SQLite in WAL mode with immediate write transactions, or a PostgreSQL pool.
+
+https://hl7.org/fhir/R4/http.html#concurrency -- write transactions take the write lock before reading versions.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+# Execution option marking a connection whose transactions write (SQLite: BEGIN IMMEDIATE).
+WRITE = "fhirtrial_write"
+BUSY_TIMEOUT_S = 30.0
+
+
+def normalize_url(url: str) -> sa.URL:
+    """Accept ``postgres://``/``postgresql://`` and pick the psycopg 3 driver; reject in-memory SQLite."""
+    u = make_url(url)
+    if u.drivername in ("postgres", "postgresql"):
+        u = u.set(drivername="postgresql+psycopg")
+    if u.get_backend_name() == "sqlite" and u.database in (None, "", ":memory:"):
+        raise ValueError("fhirtrial needs a SQLite file (WAL, several connections); in-memory databases "
+                         "are not supported")
+    if u.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported database {u.get_backend_name()!r}: use sqlite or postgresql")
+    return u
+
+
+def sqlite_pragmas(dbapi_conn: Any, busy_timeout_s: float) -> None:
+    """Per-connection SQLite settings (https://www.sqlite.org/pragma.html)."""
+    dbapi_conn.isolation_level = None  # the driver never begins on its own; we emit BEGIN ourselves
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+    cur.close()
+
+
+def create_engine(url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, pool_size: int = 10) -> sa.Engine:
+    u = normalize_url(url)
+    if u.get_backend_name() == "sqlite":
+        engine = sa.create_engine(u, connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
+                                  pool_size=pool_size, max_overflow=2 * pool_size)
+        _install_sqlite_begin(engine, busy_timeout_s)
+        return engine
+    return sa.create_engine(u, pool_size=pool_size, max_overflow=2 * pool_size, pool_recycle=1800,
+                            connect_args={"options": "-c timezone=UTC"})
+
+
+def _install_sqlite_begin(engine: sa.Engine, busy_timeout_s: float) -> None:
+    """pysqlite's own transaction handling is off; BEGIN IMMEDIATE takes the write lock up front, so a
+    version read inside a write transaction can never be stale (https://www.sqlite.org/lang_transaction.html)."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        sqlite_pragmas(dbapi_conn, busy_timeout_s)
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
+
+
+def is_postgres(engine: sa.Engine | sa.Connection) -> bool:
+    return engine.dialect.name == "postgresql"

@@ -1,0 +1,67 @@
+"""Writes a resource's search index rows (one table per parameter type, plus full text) in the write transaction.
+
+https://hl7.org/fhir/R4/search.html#ptypes and https://hl7.org/fhir/R4/search.html#text
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..search.index import ResourceIndex
+from .schema import FTS_BIT, FTS_TABLE, INDEX_TABLES
+
+# to_tsvector refuses results over 1 MB; longer text is cut (search sees the first part only).
+_PG_TEXT_LIMIT = 200_000
+
+
+class IndexWriter:
+    """Replaces the index rows of one resource; ``mask`` records which tables hold rows for it."""
+
+    def __init__(self, postgres: bool) -> None:
+        self._postgres = postgres
+        if postgres:
+            self._fts_delete = sa.text(f"DELETE FROM {FTS_TABLE} WHERE resource_pk = :pk")
+            self._fts_insert = sa.text(
+                f"INSERT INTO {FTS_TABLE} (resource_pk, text, content) VALUES "
+                "(:pk, to_tsvector('english', :text), to_tsvector('english', :content))")
+        else:
+            self._fts_delete = sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid = :pk")
+            self._fts_insert = sa.text(f"INSERT INTO {FTS_TABLE} (rowid, text, content) VALUES (:pk, :text, :content)")
+
+    @staticmethod
+    def mask(index: ResourceIndex) -> int:
+        """The tables ``index`` writes rows to."""
+        mask = FTS_BIT if index.text or index.content else 0
+        for attr, (_table, bit) in INDEX_TABLES.items():
+            if getattr(index, attr):
+                mask |= bit
+        return mask
+
+    def clear(self, conn: sa.Connection, resource_type: str, resource_id: str, pk: int, mask: int) -> None:
+        """Remove every index row of the resource (the tables named by ``mask``)."""
+        for table, bit in INDEX_TABLES.values():
+            if mask & bit:
+                conn.execute(table.delete().where(table.c.resource_type == resource_type,
+                                                  table.c.resource_id == resource_id))
+        if mask & FTS_BIT:
+            conn.execute(self._fts_delete, {"pk": pk})
+
+    def write(self, conn: sa.Connection, resource_type: str, resource_id: str, pk: int,
+              index: ResourceIndex) -> None:
+        """Insert the rows of ``index`` (the tables named by ``mask(index)``)."""
+        owner = {"resource_type": resource_type, "resource_id": resource_id}
+        for attr, (table, _bit) in INDEX_TABLES.items():
+            entries: list[Any] = getattr(index, attr)
+            if entries:
+                conn.execute(table.insert(), [{**owner, **asdict(e)} for e in entries])
+        if index.text or index.content:
+            text, content = index.text or "", index.content or ""
+            if self._postgres:
+                text, content = _pg_safe(text), _pg_safe(content)
+            conn.execute(self._fts_insert, {"pk": pk, "text": text, "content": content})
+
+
+def _pg_safe(text: str) -> str:
+    return text.replace("\x00", " ")[:_PG_TEXT_LIMIT]

@@ -1,0 +1,38 @@
+"""Programmatic Alembic upgrade of the store schema, https://alembic.sqlalchemy.org/en/latest/api/commands.html."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from .engine import WRITE, create_engine, is_postgres
+from .failures import translated
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# pg_advisory_xact_lock key serialising concurrent migrations (e.g. several workers starting at once).
+_LOCK_KEY = 0x0F41_7214
+
+
+def alembic_config() -> Config:
+    """An Alembic configuration pointing at the packaged migrations (no alembic.ini needed)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("path_separator", "os")
+    return cfg
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Upgrade the database at ``url`` to ``revision`` in one transaction, serialised against other migrators
+    (PostgreSQL: advisory lock; SQLite: BEGIN IMMEDIATE)."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        with translated(), engine.connect().execution_options(**{WRITE: True}) as conn:
+            with conn.begin():
+                if is_postgres(conn):
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
+                cfg = alembic_config()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+    finally:
+        engine.dispose()

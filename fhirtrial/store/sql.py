@@ -1,0 +1,108 @@
+"""SQLRepository: the Repository on SQLite (WAL) or PostgreSQL (JSONB), https://hl7.org/fhir/R4/http.html."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import Gone, NotFound
+from ..search.index import Indexer, NoIndexer
+from .criteria import DEFAULT_TOKENS
+from .engine import BUSY_TIMEOUT_S, WRITE, create_engine, is_postgres
+from .failures import translated
+from .history import history_page
+from .index_writer import IndexWriter
+from .reader import Reader
+from .repository import HistoryPage, StoredResource
+from .schema import resource, resource_version
+from .unit_of_work import SQLUnitOfWork
+
+
+class SQLRepository:
+    """Versioned resources in SQL. Thread-safe: share one instance per process.
+
+    ``indexer`` turns each stored version into search index rows, written in the same transaction. If it has
+    a method ``param_type(resource_type, name) -> str | None``, ``find_ids`` accepts every parameter it
+    reports as ``"token"``; otherwise ``identifier``, ``_tag`` and ``_security``.
+    """
+
+    def __init__(self, url: str, indexer: Indexer | None = None, *, busy_timeout_s: float = BUSY_TIMEOUT_S,
+                 pool_size: int = 10) -> None:
+        self.engine = create_engine(url, busy_timeout_s=busy_timeout_s, pool_size=pool_size)
+        self.indexer: Indexer = indexer if indexer is not None else NoIndexer()
+        self.postgres = is_postgres(self.engine)
+        self._writer = IndexWriter(self.postgres)
+        self._reader = Reader(self.engine.url, busy_timeout_s=busy_timeout_s)
+        v = resource_version.c
+        body = sa.cast(v.body, sa.Text) if self.postgres else v.body
+        self._vread = sa.select(v.last_updated, v.deleted, v.method, body).where(
+            v.resource_type == sa.bindparam("rt"), v.resource_id == sa.bindparam("rid"),
+            v.version_id == sa.bindparam("vid"))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def _is_token(self, resource_type: str, name: str) -> bool:
+        param_type = getattr(self.indexer, "param_type", None)
+        if callable(param_type):
+            return param_type(resource_type, name) == "token"
+        return name in DEFAULT_TOKENS
+
+    # -- Repository ----------------------------------------------------------------------------------------
+    def read(self, resource_type: str, resource_id: str) -> StoredResource:
+        return self._reader.read(resource_type, resource_id)
+
+    def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
+        with translated(), self.engine.connect() as conn:
+            row = conn.execute(self._vread, {"rt": resource_type, "rid": resource_id, "vid": version_id}).first()
+        if row is None:
+            raise NotFound(f"Version {version_id} of {resource_type}/{resource_id} is not known",
+                           expression="vid")
+        ts, deleted, method, body = row
+        if deleted:
+            raise Gone(f"Version {version_id} of {resource_type}/{resource_id} is a delete",
+                       headers={"ETag": f'W/"{version_id}"'})
+        return StoredResource(resource_type, resource_id, version_id, ts, False, body.encode(), method)
+
+    def history(self, resource_type: str | None, resource_id: str | None, *, since: datetime | None = None,
+                at: datetime | None = None, count: int = 20, cursor: str | None = None) -> HistoryPage:
+        with translated(), self.engine.connect() as conn:
+            return history_page(conn, resource_type, resource_id, since=since, at=at, count=count, cursor=cursor)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[SQLUnitOfWork]:
+        """A write transaction (SQLite: BEGIN IMMEDIATE); commits on normal exit, rolls back on any exception."""
+        with translated(), self.engine.connect().execution_options(**{WRITE: True}) as conn:
+            with conn.begin():
+                yield SQLUnitOfWork(conn, self.indexer, self._writer, self._is_token)
+
+    def close(self) -> None:
+        self._reader.close()
+        self.engine.dispose()
+
+    # -- conveniences --------------------------------------------------------------------------------------
+    def count(self, resource_type: str | None = None) -> int:
+        """Number of current, not deleted resources (of one type, or all)."""
+        query = sa.select(sa.func.count()).select_from(resource).where(resource.c.deleted.is_(False))
+        if resource_type is not None:
+            query = query.where(resource.c.resource_type == resource_type)
+        with translated(), self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def __enter__(self) -> SQLRepository:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def open_repository(url: str, indexer: Indexer | None = None, **options: Any) -> SQLRepository:
+    """Upgrade the database to the newest schema, then open it."""
+    from .migrate import migrate
+
+    migrate(url)
+    return SQLRepository(url, indexer, **options)

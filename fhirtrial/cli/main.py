@@ -18,9 +18,20 @@ def _register() -> None:
     app.command("map", help="Map one ClinicalTrials.gov API v2 record to a FHIR transaction Bundle.")(map_file)
 
 
+def _register_synth() -> None:
+    from .synth import synth_command
+
+    app.command("synth", help="Write N synthetic ClinicalTrials.gov API v2 records (NDJSON or bulk-download zip).")(
+        synth_command)
+
+
 try:
     _register()
 except ImportError:  # a sub-command's module is still being written
+    pass
+try:  # its own guard, so another command's missing module cannot hide this one
+    _register_synth()
+except ImportError:
     pass
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ _REFERENCE_TYPE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_
 
 class Env(Protocol):
     root: dict[str, Any]
+    # Results of root-anchored subexpressions within one resource, shared by parameters with common prefixes.
+    cache: dict[Any, list[Any]]
 
     def resolve(self, reference: Any) -> dict[str, Any] | None: ...
 
@@ -89,7 +91,10 @@ def _member_fn(focus: Fn, name: str) -> Fn:
         out: list[Any] = []
         for v in focus(items, env):
             if type(v) is dict and (x := v.get(name)) is not None:
-                _extend(out, x)
+                if type(x) is list:
+                    out.extend(x)  # JSON arrays of primitives may hold nulls; converters skip them
+                else:
+                    out.append(x)
         return out
     return member
 
@@ -186,8 +191,11 @@ def _resolve_fn(focus: Fn) -> Fn:
     return resolve
 
 
-def _call(node: Call, ctx: str | None) -> Compiled:
-    c = _compile(node.focus, ctx) if node.focus is not None else Compiled(lambda items, env: items, ctx)
+def _call(node: Call, ctx: str | None, focus: Compiled | None = None) -> Compiled:
+    if focus is not None:
+        c = focus
+    else:
+        c = _compile(node.focus, ctx) if node.focus is not None else Compiled(lambda items, env: items, ctx)
     fn, name, args = c.fn, node.name, node.args
     if name in ("ofType", "as") and len(args) == 1 and isinstance(args[0], Literal):
         return _type_filter(c, args[0].value)
@@ -201,10 +209,15 @@ def _call(node: Call, ctx: str | None) -> Compiled:
         return Compiled(lambda items, env: [e for e in ext(items, env) if type(e) is dict and e.get("url") == url],
                         "Extension")
     if name in ("where", "exists") and len(args) == 1:
-        cond = _compile(args[0], c.type).fn
+        pred = _predicate(args[0], c.type)
+        if pred is not None:
+            def where(items: list[Any], env: Env) -> list[Any]:
+                return [v for v in fn(items, env) if pred(v)]
+        else:
+            cond = _compile(args[0], c.type).fn
 
-        def where(items: list[Any], env: Env) -> list[Any]:
-            return [v for v in fn(items, env) if _truth(cond([v], env)) is True]
+            def where(items: list[Any], env: Env) -> list[Any]:
+                return [v for v in fn(items, env) if _truth(cond([v], env)) is True]
         if name == "where":
             return Compiled(where, c.type)
         return Compiled(lambda items, env: [bool(where(items, env))], "boolean")
@@ -222,12 +235,72 @@ def _call(node: Call, ctx: str | None) -> Compiled:
     return Compiled(lambda items, env: op(fn(items, env)), c.type if name == "first" else "boolean")
 
 
-def _binary(node: Binary, ctx: str | None) -> Compiled:
-    left, right = _compile(node.left, ctx), _compile(node.right, ctx)
+def _member_chain(node: Node) -> list[str] | None:
+    names: list[str] = []
+    while isinstance(node, Member):
+        names.append(node.name)
+        if node.focus is None:
+            return names[::-1]
+        node = node.focus
+    return None
+
+
+def _predicate(node: Node, ctx: str | None) -> Callable[[Any], bool] | None:
+    """A direct test of one item for the common criteria shapes (``a = 'x'``, ``and``, ``path.exists(...)``),
+    ~10x cheaper than evaluating the general closures; None for anything else."""
+    if isinstance(node, Binary) and node.op == "and":
+        left, right = _predicate(node.left, ctx), _predicate(node.right, ctx)
+        if left is None or right is None:
+            return None
+        return lambda v: left(v) and right(v)
+    if isinstance(node, Binary) and node.op == "=" and isinstance(node.right, Literal) \
+            and type(node.right.value) is str and isinstance(node.left, Member) and node.left.focus is None:
+        name, literal = node.left.name, node.right.value
+        static, choices = _element_type(ctx, name)
+        if choices is not None or static not in PRIMITIVES:
+            return None
+
+        def equals(v: Any) -> bool:
+            x = v.get(name) if type(v) is dict else None
+            if type(x) is list:
+                x = x[0] if len(x) == 1 else None
+            return x == literal
+        return equals
+    if isinstance(node, Call) and node.name == "exists" and len(node.args) == 1 and node.focus is not None:
+        path = _member_chain(node.focus)
+        if path is None:
+            return None
+        inner_type = ctx
+        for name in path:
+            inner_type, choices = _element_type(inner_type, name)
+            if choices is not None or inner_type is None:
+                return None
+        inner = _predicate(node.args[0], inner_type)
+        if inner is None:
+            return None
+        walk = _compile(node.focus, ctx).fn
+        return lambda v: any(inner(x) for x in walk([v], _NO_ENV))
+    return None
+
+
+class _NoEnv:
+    root: dict[str, Any] = {}
+    cache: dict[Any, list[Any]] = {}
+
+    def resolve(self, reference: Any) -> dict[str, Any] | None:
+        return None
+
+
+_NO_ENV = _NoEnv()
+
+
+def _binary(node: Binary, ctx: str | None, compiler: Callable[[Node, str | None], Compiled] | None = None) -> Compiled:
+    sub = compiler or _compile
+    left, right = sub(node.left, ctx), sub(node.right, ctx)
     lf, rf = left.fn, right.fn
     if node.op == "|":
         def union(items: list[Any], env: Env) -> list[Any]:
-            out = lf(items, env)
+            out = list(lf(items, env))  # results may be cached: never mutate them
             for v in rf(items, env):
                 if v not in out:
                     out.append(v)
@@ -278,17 +351,53 @@ def _compile(node: Node, ctx: str | None) -> Compiled:
         if node.focus is None and is_resource_type(ctx) and is_resource_type(node.name):
             # A leading type name filters the context resource (e.g. `Patient.name`).
             wanted = node.name
+            if wanted == ctx:
+                return Compiled(lambda items, env: [v for v in items if type(v) is dict and v.get(
+                    "resourceType") == wanted], ctx)
             return Compiled(lambda items, env: [v for v in items if type(v) is dict and _is_subtype(
                 v.get("resourceType", ""), wanted)], ctx if _is_subtype(ctx or "", wanted) else wanted)
         c = _compile(node.focus, ctx) if node.focus is not None else Compiled(lambda items, env: items, ctx)
-        static, choices = _element_type(c.type, node.name)
-        if choices is not None:
-            keys = tuple(_choice_key(node.name, t) for t in choices)
-            return Compiled(_keys_fn(c.fn, keys), None, (c.fn, node.name, tuple(choices)))
-        return Compiled(_member_fn(c.fn, node.name), static)
+        return _member(node, ctx, c)
     raise Unsupported(f"node {node!r}")
 
 
-def compile_path(expression: str, context_type: str) -> Compiled:
-    """Compile ``expression`` evaluated on items of ``context_type``; raises Unsupported outside the subset."""
-    return _compile(parse(expression), context_type)
+def _member(node: Member, ctx: str | None, c: Compiled) -> Compiled:
+    static, choices = _element_type(c.type, node.name)
+    if choices is not None:
+        keys = tuple(_choice_key(node.name, t) for t in choices)
+        return Compiled(_keys_fn(c.fn, keys), None, (c.fn, node.name, tuple(choices)))
+    return Compiled(_member_fn(c.fn, node.name), static)
+
+
+def _cached(node: Node, fn: Fn) -> Fn:
+    def cached(items: list[Any], env: Env) -> list[Any]:
+        cache = env.cache
+        found = cache.get(node)
+        if found is None:
+            found = cache[node] = fn(items, env)
+        return found
+    return cached
+
+
+def _rooted(node: Node, ctx: str | None) -> Compiled:
+    """Compile a node evaluated on the resource itself, caching calls (where, resolve...) per resource."""
+    if isinstance(node, Call) and node.focus is not None and node.name in ("where", "resolve", "extension", "ofType"):
+        inner = _rooted(node.focus, ctx)
+        c = _call(Call(Literal(None), node.name, node.args), ctx, inner)
+        return Compiled(_cached(node, c.fn), c.type, c.choice)
+    if isinstance(node, Member) and node.focus is not None:
+        inner = _rooted(node.focus, ctx)
+        return _member(node, ctx, inner)
+    if isinstance(node, Binary) and node.op == "|":
+        return _binary(node, ctx, _rooted)
+    return _compile(node, ctx)
+
+
+def compile_path(expression: str, context_type: str, *, on_root: bool = True) -> Compiled:
+    """Compile ``expression`` evaluated on items of ``context_type``; raises Unsupported outside the subset.
+
+    ``on_root``: the expression is evaluated on the resource itself (``env.root``), so shared subexpressions
+    may be cached in ``env.cache``; pass False for expressions evaluated on inner elements (composites).
+    """
+    node = parse(expression)
+    return _rooted(node, context_type) if on_root else _compile(node, context_type)

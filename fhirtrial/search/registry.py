@@ -19,7 +19,7 @@ TRIAL_FILE = DEFINITIONS / "trial-search-parameters.json"
 # the R4 bundle carries no `modifier` lists, so these defaults apply unless a definition says otherwise.
 DEFAULT_MODIFIERS: dict[str, tuple[str, ...]] = {
     "string": ("missing", "exact", "contains"),
-    "token": ("missing", "text", "not", "in", "not-in", "below", "above", "of-type"),
+    "token": ("missing", "text", "not", "in", "not-in", "of-type"),  # above/below need a terminology server
     "reference": ("missing", "type", "identifier", "above", "below"),
     "date": ("missing",),
     "number": ("missing",),

@@ -47,7 +47,7 @@ def create_engine(url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, pool_size
         _install_sqlite_begin(engine, busy_timeout_s)
         return engine
     return sa.create_engine(u, pool_size=pool_size, max_overflow=2 * pool_size, pool_recycle=1800,
-                            connect_args={"options": "-c timezone=UTC"})
+                            pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
 
 
 def _install_sqlite_begin(engine: sa.Engine, busy_timeout_s: float) -> None:

@@ -1,6 +1,7 @@
 """Programmatic Alembic upgrade of the store schema, https://alembic.sqlalchemy.org/en/latest/api/commands.html."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -25,6 +26,15 @@ def alembic_config() -> Config:
 def migrate(url: str, revision: str = "head") -> None:
     """Upgrade the database at ``url`` to ``revision`` in one transaction, serialised against other migrators
     (PostgreSQL: advisory lock; SQLite: BEGIN IMMEDIATE)."""
+    _run(url, command.upgrade, revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Downgrade to ``revision`` (``"base"`` drops everything); for development and tests."""
+    _run(url, command.downgrade, revision)
+
+
+def _run(url: str, action: Callable[[Config, str], None], revision: str) -> None:
     engine = create_engine(url, pool_size=1)
     try:
         with translated(), engine.connect().execution_options(**{WRITE: True}) as conn:
@@ -33,6 +43,6 @@ def migrate(url: str, revision: str = "head") -> None:
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
                 cfg = alembic_config()
                 cfg.attributes["connection"] = conn
-                command.upgrade(cfg, revision)
+                action(cfg, revision)
     finally:
         engine.dispose()

@@ -50,26 +50,14 @@ class Reader:
 
     def read(self, resource_type: str, resource_id: str) -> StoredResource:
         """The current version; NotFound when there is none, Gone when it is a delete."""
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
         try:
-            if conn is None:
-                conn = self._connect()
-            row = conn.execute(self._sql, (resource_type, resource_id)).fetchone()
-        except DB_ERRORS as exc:
-            if conn is not None:
-                _close_quietly(conn)
-            raise translate(exc) from exc
-        except BaseException:
-            if conn is not None:
-                _close_quietly(conn)
-            raise
-        with self._lock:
-            if len(self._idle) < self._max_idle:
-                self._idle.append(conn)
-                conn = None
-        if conn is not None:
-            _close_quietly(conn)
+            row = self._fetch((resource_type, resource_id))
+        except DB_ERRORS:
+            # An idle connection may have died (server restart, idle timeout): one retry on a fresh one.
+            try:
+                row = self._fetch((resource_type, resource_id), fresh=True)
+            except DB_ERRORS as exc:
+                raise translate(exc) from exc
         if row is None:
             raise NotFound(f"Resource {resource_type}/{resource_id} is not known", expression="id")
         version_id, last_updated, deleted, body = row
@@ -79,6 +67,26 @@ class Reader:
         if isinstance(last_updated, str):
             last_updated = datetime.fromisoformat(last_updated).replace(tzinfo=_UTC)
         return StoredResource(resource_type, resource_id, version_id, last_updated, False, body.encode())
+
+    def _fetch(self, params: tuple[str, str], fresh: bool = False) -> Any:
+        conn = None
+        if not fresh:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+        try:
+            if conn is None:
+                conn = self._connect()
+            row = conn.execute(self._sql, params).fetchone()
+        except BaseException:
+            if conn is not None:
+                _close_quietly(conn)
+            raise
+        with self._lock:
+            if len(self._idle) < self._max_idle:
+                self._idle.append(conn)
+                return row
+        _close_quietly(conn)
+        return row
 
     def close(self) -> None:
         with self._lock:

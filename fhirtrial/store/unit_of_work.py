@@ -57,7 +57,7 @@ class SQLUnitOfWork:
             last_updated=sa.bindparam("ts"), deleted=sa.bindparam("deleted"), index_mask=sa.bindparam("mask"),
             body=self._body_param).on_conflict_do_nothing(index_elements=["resource_type", "id"])
             .returning(r.pk))
-        self._update_current = resource.update().where(r.pk == sa.bindparam("pk")).values(
+        self._update_current = resource.update().where(r.pk == sa.bindparam("row_pk")).values(
             version_id=sa.bindparam("vid"), last_updated=sa.bindparam("ts"), deleted=sa.bindparam("deleted"),
             index_mask=sa.bindparam("mask"), body=self._body_param)
         self._insert_version = resource_version.insert().values(
@@ -155,7 +155,7 @@ class SQLUnitOfWork:
                 return None
         else:
             pk = row.pk
-            self._conn.execute(self._update_current, {**params, "pk": pk})
+            self._conn.execute(self._update_current, {**params, "row_pk": pk})
             self._writer.clear(self._conn, resource_type, resource_id, pk, row.index_mask)
         self._conn.execute(self._insert_version, params)
         self._writer.write(self._conn, resource_type, resource_id, pk, index)

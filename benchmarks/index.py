@@ -1,0 +1,55 @@
+"""Index-extraction throughput: resources/s overall and µs per resource per type (https://hl7.org/fhir/R4/search.html).
+
+Usage: .venv/bin/python benchmarks/index.py [--rounds 50] [--slow]
+Uses test-only FHIR conversions of the CT.gov records in /work/shared/data/ctgov (tests/search/samples.py) plus the
+hand-made resources; --slow measures the fhirpathpy-only indexer for comparison.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from fhirtrial.search.extract import FhirPathIndexer  # noqa: E402
+from search.samples import HAND_MADE, ctgov_records, ctgov_resources, related_for  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=50)
+    ap.add_argument("--slow", action="store_true", help="also time fhirpathpy-only evaluation")
+    args = ap.parse_args()
+    resources = [r for rec in ctgov_records() for r in ctgov_resources(rec)] + HAND_MADE
+    related = related_for(resources)
+    studies = sum(r["resourceType"] == "ResearchStudy" for r in resources)
+    for label, indexer in [("fast", FhirPathIndexer())] + ([("fhirpathpy", FhirPathIndexer(fast=False))]
+                                                           if args.slow else []):
+        rounds = args.rounds if label == "fast" else max(1, args.rounds // 10)
+        for r in resources:  # compile plans and warm caches outside the timing
+            indexer.index(r, related)
+        per_type: dict[str, float] = defaultdict(float)
+        count: dict[str, int] = defaultdict(int)
+        started = time.perf_counter()
+        for _ in range(rounds):
+            for r in resources:
+                t0 = time.perf_counter()
+                indexer.index(r, related)
+                per_type[r["resourceType"]] += time.perf_counter() - t0
+                count[r["resourceType"]] += 1
+        elapsed = time.perf_counter() - started
+        total = len(resources) * rounds
+        print(f"[{label}] {total} resources in {elapsed:.3f} s: {total / elapsed:,.0f} resources/s, "
+              f"{studies * rounds / elapsed:,.0f} studies/s (with their {len(resources) / studies:.1f} resources each)")
+        for rtype in sorted(per_type):
+            params = len(indexer.plan(rtype))
+            us = per_type[rtype] / count[rtype] * 1e6
+            print(f"  {rtype:<18} {us:8.1f} µs/resource  {params:3d} params  {us / params:6.2f} µs/param")
+
+
+if __name__ == "__main__":
+    main()

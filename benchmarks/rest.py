@@ -1,0 +1,122 @@
+"""Read-by-id and create throughput of fhirtrial vs a bare uvicorn + orjson app, measured in one run with wrk.
+
+Usage: .venv/bin/python benchmarks/rest.py [--seconds 10] [--connections 16]
+Needs `wrk` (Debian package). Uses a temporary SQLite database unless FHIRTRIAL_DATABASE_URL is set.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "bench-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            if proc.poll() is not None:
+                raise SystemExit(proc.stderr.read().decode() if proc.stderr else "server died")
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> float:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise SystemExit(f"{errors.group(1)} failed requests:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def post_script(tmp: Path, body: bytes) -> Path:
+    lua = tmp / "post.lua"
+    lua.write_text('wrk.method = "POST"\n'
+                   f'wrk.body = {orjson.dumps(body.decode()).decode()}\n'
+                   'wrk.headers["Content-Type"] = "application/fhir+json"\n'
+                   f'wrk.headers["Authorization"] = "Bearer {TOKEN}"\n'
+                   'wrk.headers["Prefer"] = "return=representation"\n')
+    return lua
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=16)
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    tmp = Path(tempfile.mkdtemp(prefix="fhirtrial-bench-"))
+    db = os.environ.get("FHIRTRIAL_DATABASE_URL", f"sqlite:///{tmp}/bench.db")
+    port, bare_port = free_port(), free_port()
+    env = {**os.environ, "FHIRTRIAL_DATABASE_URL": db, "FHIRTRIAL_API_TOKEN": TOKEN}
+    server = subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}/fhir"
+    procs = [server]
+    try:
+        wait_up(f"{base}/metadata", server)
+        example = ROOT / "examples" / "NCT01297972.expected.json"
+        if example.exists():
+            study = next(e["resource"] for e in orjson.loads(example.read_bytes())["entry"]
+                         if e["resource"]["resourceType"] == "ResearchStudy")
+        else:
+            study = {"resourceType": "ResearchStudy", "id": "NCT01297972", "status": "completed",
+                     "title": "Benchmark study"}
+        headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/fhir+json"}
+        r = httpx.put(f"{base}/ResearchStudy/{study['id']}", json=study, headers=headers)
+        r.raise_for_status()
+        body_file = tmp / "body.json"
+        body_file.write_bytes(r.content)
+        bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port),
+                                 "--log-level", "warning", "--no-access-log"],
+                                cwd=ROOT / "benchmarks", env={**env, "BARE_BODY_FILE": str(body_file)},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        procs.append(bare)
+        bare_url = f"http://127.0.0.1:{bare_port}/fhir/ResearchStudy/{study['id']}"
+        wait_up(bare_url, bare)
+        read_url = f"{base}/ResearchStudy/{study['id']}"
+        create_body = orjson.dumps({k: v for k, v in study.items() if k not in ("id", "meta")})
+        script = post_script(tmp, create_body)
+        print(f"body {len(r.content)} bytes, wrk {args.connections} connections, {args.seconds}s each, db {db}")
+        results = {}
+        for name, url, lua in (("bare read", bare_url, None), ("fhirtrial read", read_url, None),
+                               ("bare create", f"http://127.0.0.1:{bare_port}/fhir/ResearchStudy", script),
+                               ("fhirtrial create", f"{base}/ResearchStudy", script)):
+            results[name] = wrk(url, args.seconds, args.connections, lua)
+            print(f"{name:18s} {results[name]:10.0f} req/s")
+        print(f"read   ratio fhirtrial/bare = {results['fhirtrial read'] / results['bare read']:.2f}")
+        print(f"create ratio fhirtrial/bare = {results['fhirtrial create'] / results['bare create']:.2f}")
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

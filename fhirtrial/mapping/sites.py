@@ -1,0 +1,71 @@
+"""Study sites as shared Location resources plus per-study site details, https://hl7.org/fhir/R4/location.html."""
+from __future__ import annotations
+
+from typing import Any
+
+from .bundle import ResourceSet
+from .codes import field_concept
+from .ids import content_id
+from .parties import CONTACTS, contact_detail
+from .record import Record
+
+PATH = f"{CONTACTS}.locations"
+
+
+def _location(rec: Record, site: dict[str, Any], out: ResourceSet) -> tuple[dict[str, str], str | None] | None:
+    """The Location for one site (content-addressed, so it is shared across studies) and its country."""
+    p = PATH + "[]"
+    name = rec.text(site.get("facility"), f"{p}.facility")
+    address: dict[str, Any] = {}
+    for key, element in (("city", "city"), ("state", "state"), ("zip", "postalCode"), ("country", "country")):
+        value = rec.text(site.get(key), f"{p}.{key}")
+        if value is not None:
+            address[element] = value
+    body: dict[str, Any] = {"status": "active"}
+    if name is not None:
+        body["name"] = " ".join(name.split())
+    if address:
+        body["address"] = {"use": "work", "type": "physical", **address}
+    geo = rec.obj(site.get("geoPoint"), f"{p}.geoPoint")
+    if geo is not None:
+        lat = rec.number(geo.get("lat"), f"{p}.geoPoint.lat")
+        lon = rec.number(geo.get("lon"), f"{p}.geoPoint.lon")
+        if lat is not None and lon is not None:
+            if -90 <= lat <= 90 and -180 <= lon <= 180:
+                body["position"] = {"longitude": lon, "latitude": lat}
+            else:
+                rec.warn(f"{p}.geoPoint", "latitude/longitude out of range, dropped")
+    if len(body) == 1:
+        return None  # nothing identifies the site
+    res = {"resourceType": "Location", "id": content_id("loc", body), **body}
+    display = body.get("name") or ", ".join(str(v) for k, v in address.items())
+    return {"reference": out.add(res), "display": display}, address.get("country")
+
+
+def sites(rec: Record, out: ResourceSet) -> tuple[list[dict[str, str]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(ResearchStudy.site references, per-study `site` extensions, ResearchStudy.location countries)."""
+    refs: list[dict[str, str]] = []
+    exts: list[dict[str, Any]] = []
+    countries: dict[str, None] = {}
+    for site in rec.objs(rec.node(PATH), PATH):
+        found = _location(rec, site, out)
+        if found is None:
+            rec.warn(PATH, "a site without facility, address or position was skipped")
+            continue
+        ref, country = found
+        refs.append(ref)
+        if country:
+            countries.setdefault(country)
+        # Recruitment status and contacts belong to this study at this site, not to the shared Location.
+        parts: list[dict[str, Any]] = [{"url": "location", "valueReference": ref}]
+        status = field_concept(rec, site, "status", f"{PATH}[].status")
+        if status is not None:
+            parts.append({"url": "status", "valueCodeableConcept": status})
+        cpath = f"{PATH}[].contacts"
+        for contact in rec.objs(site.get("contacts"), cpath):
+            detail = contact_detail(rec, contact, cpath + "[]")
+            if detail is not None:
+                parts.append({"url": "contact", "valueContactDetail": detail})
+        if len(parts) > 1:
+            exts.append({"url": rec.tables.ext("site"), "extension": parts})
+    return refs, exts, [{"text": c} for c in countries]

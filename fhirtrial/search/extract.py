@@ -1,0 +1,166 @@
+"""FhirPathIndexer: a resource's index entries from its search parameters' expressions (https://hl7.org/fhir/R4/search.html).
+
+Each applicable parameter's expression is compiled once per type (fast walker, else fhirpathpy) and its
+results are converted by parameter type. ``resolve()`` sees contained resources and the ``related``
+resources the caller passes (e.g. a study's enrollment Group), so cross-resource parameters can be indexed
+at write time.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from itertools import product
+from typing import Any, Callable, Mapping
+
+from fhirtrial.search.convert import ADDERS, add_number, add_reference
+from fhirtrial.search.fallback import compile_fallback
+from fhirtrial.search.fhirpath_compile import Env, Unsupported, compile_path
+from fhirtrial.search.fhirpath_syntax import parse
+from fhirtrial.search.fulltext import content_text, narrative_text
+from fhirtrial.search.generate import split_union
+from fhirtrial.search.index import CompositeEntry, ResourceIndex
+from fhirtrial.search.references import parse_reference
+from fhirtrial.search.registry import Registry, SearchParam, default_registry
+from fhirtrial.search.trial import expand_all_sexes
+
+log = logging.getLogger(__name__)
+Evaluator = Callable[[list[Any], Env], list[Any]]
+_RESOLVED_PREFIX = re.compile(r"^([A-Za-z]+(?:\.[A-Za-z]+)*)\.resolve\(\)\.")
+
+
+class _Env:
+    __slots__ = ("root", "related", "base_url", "cache")
+
+    def __init__(self, root: dict[str, Any], related: Mapping[str, dict[str, Any]], base_url: str | None) -> None:
+        self.root, self.related, self.base_url = root, related, base_url
+        self.cache: dict[Any, list[Any]] = {}
+
+    def resolve(self, reference: Any) -> dict[str, Any] | None:
+        text = reference.get("reference") if isinstance(reference, dict) else None
+        if not isinstance(text, str):
+            return None
+        if text.startswith("#"):
+            return next((c for c in self.root.get("contained", ()) if c.get("id") == text[1:]), None)
+        if not self.related:
+            return None
+        parsed = parse_reference(text, self.base_url)
+        if parsed is None or parsed.target_id is None:
+            return None
+        return self.related.get(f"{parsed.target_type}/{parsed.target_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledParam:
+    param: SearchParam
+    evaluate: Evaluator
+    fast: bool
+    components: tuple[tuple[SearchParam, Evaluator], ...] = ()
+
+
+def compile_expression(expression: str, context_type: str, *, fast: bool = True) -> tuple[Evaluator, bool]:
+    if fast:
+        try:
+            return compile_path(expression, context_type).fn, True
+        except Unsupported as exc:
+            log.debug("fhirpathpy fallback for %r: %s", expression, exc)
+    return compile_fallback(expression), False
+
+
+class FhirPathIndexer:
+    """The Indexer protocol over the registry's FHIRPath expressions."""
+
+    def __init__(self, registry: Registry | None = None, *, base_url: str | None = None, fast: bool = True) -> None:
+        self.registry = registry or default_registry()
+        self.base_url = base_url
+        self.fast = fast
+        self._plans: dict[str, list[CompiledParam]] = {}
+
+    def plan(self, resource_type: str) -> list[CompiledParam]:
+        plan = self._plans.get(resource_type)
+        if plan is None:
+            plan = self._plans[resource_type] = [self._compile(p, resource_type)
+                                                 for p in self.registry.for_type(resource_type) if p.expression]
+        return plan
+
+    def _compile(self, param: SearchParam, resource_type: str) -> CompiledParam:
+        assert param.expression is not None
+        evaluate, fast = compile_expression(param.expression, resource_type, fast=self.fast)
+        components: list[tuple[SearchParam, Evaluator]] = []
+        if param.type == "composite":
+            # Components are relative to each selected element, whose type the first union part fixes.
+            context = compile_path(split_union(param.expression)[0], resource_type).type
+            for comp, comp_param in zip(param.components, self.registry.component_params(param)):
+                components.append((comp_param, compile_path(comp.expression, context or resource_type, on_root=False).fn))
+        return CompiledParam(param, evaluate, fast, tuple(components))
+
+    def index(self, resource: dict[str, Any], related: Mapping[str, dict[str, Any]] | None = None) -> ResourceIndex:
+        """Index entries of ``resource``; ``related`` maps "Type/id" to resources ``resolve()`` may reach."""
+        out = ResourceIndex()
+        env = _Env(resource, related or {}, self.base_url)
+        focus = [resource]
+        for compiled in self.plan(resource.get("resourceType", "")):
+            param = compiled.param
+            try:
+                values = compiled.evaluate(focus, env)
+            except Exception:  # a fhirpathpy failure on odd data must not block the write
+                log.exception("evaluating %s on %s/%s", param.code, resource.get("resourceType"), resource.get("id"))
+                continue
+            if not values:
+                continue
+            code, ptype = param.code, param.type
+            if ptype == "composite":
+                self._add_composites(out, compiled, values, env)
+            elif ptype == "reference":
+                for v in values:
+                    add_reference(out, code, v, self.base_url)
+            elif ptype == "number" and param.range_contains:
+                for v in values:
+                    add_number(out, code, v, in_years=True)
+            else:
+                adder = ADDERS.get(ptype)
+                if adder is not None:
+                    for v in values:
+                        adder(out, code, v)
+        if any(t.param == "eligible-sex" for t in out.tokens):
+            expand_all_sexes(out)
+        # Repeated values (e.g. two interventions of one type) need one row, not two.
+        for name in ("tokens", "strings", "dates", "numbers", "quantities", "references", "uris"):
+            rows = getattr(out, name)
+            if len(rows) > 1:
+                setattr(out, name, list(dict.fromkeys(rows)))
+        out.text = narrative_text(resource)
+        out.content = content_text(resource)
+        return out
+
+    def _add_composites(self, out: ResourceIndex, compiled: CompiledParam, items: list[Any], env: Env) -> None:
+        for item in items:
+            per_component = []
+            for comp_param, evaluate in compiled.components:
+                scratch = ResourceIndex()
+                adder = ADDERS[comp_param.type]
+                for v in evaluate([item], env):
+                    adder(scratch, comp_param.code, v)
+                entries = [e for rows in (scratch.tokens, scratch.strings, scratch.dates, scratch.numbers,
+                                          scratch.quantities, scratch.references, scratch.uris) for e in rows
+                           if e.param == comp_param.code]
+                per_component.append(entries)
+            for combo in product(*per_component):
+                out.composites.append(CompositeEntry(compiled.param.code, tuple(combo)))
+
+    def references_to_resolve(self, resource: dict[str, Any]) -> list[str]:
+        """Local "Type/id" references whose targets the caller should pass as ``related``."""
+        wanted: list[str] = []
+        rtype = resource.get("resourceType", "")
+        for compiled in self.plan(rtype):
+            m = _RESOLVED_PREFIX.match(compiled.param.expression or "")
+            if m is None:
+                continue
+            for ref in compile_path(m[1], rtype).fn([resource], _Env(resource, {}, self.base_url)):
+                parsed = parse_reference(ref.get("reference", "") if isinstance(ref, dict) else "", self.base_url)
+                if parsed and parsed.target_id and (key := f"{parsed.target_type}/{parsed.target_id}") not in wanted:
+                    wanted.append(key)
+        return wanted
+
+
+__all__ = ["FhirPathIndexer", "CompiledParam", "compile_expression", "parse"]

@@ -1,0 +1,119 @@
+"""Initial store schema: current and past versions, search index tables, full text.
+
+https://hl7.org/fhir/R4/http.html#versioning, https://hl7.org/fhir/R4/search.html#ptypes
+
+Revision ID: 0001_initial
+Revises:
+Create Date: 2026-01-01
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0001_initial"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+INDEX_TABLES = ("idx_token", "idx_string", "idx_date", "idx_number", "idx_quantity", "idx_reference", "idx_uri")
+
+
+def is_postgres() -> bool:
+    return op.get_bind().dialect.name == "postgresql"
+
+
+def _ts() -> sa.DateTime:
+    return sa.DateTime(timezone=True)
+
+
+def _pk() -> sa.Column:
+    return sa.Column("pk", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                     autoincrement=True)
+
+
+def _index_table(name: str, short: str, columns: list[sa.Column], search: list[str],
+                 extra: dict[str, list[str]] | None = None) -> None:
+    op.create_table(
+        name, _pk(),
+        sa.Column("resource_type", sa.String(64), nullable=False),
+        sa.Column("resource_id", sa.String(64), nullable=False),
+        sa.Column("param", sa.String(100), nullable=False),
+        *columns,
+        sa.ForeignKeyConstraint(["resource_type", "resource_id"], ["resource.resource_type", "resource.id"],
+                                ondelete="CASCADE", name=f"fk_{short}_resource"),
+    )
+    op.create_index(f"ix_{short}_search", name, ["resource_type", "param", *search])
+    op.create_index(f"ix_{short}_owner", name, ["resource_type", "resource_id"])
+    for index_name, cols in (extra or {}).items():
+        op.create_index(index_name, name, cols)
+
+
+def upgrade() -> None:
+    body = JSONB() if is_postgres() else sa.Text()
+    op.create_table(
+        "resource", _pk(),
+        sa.Column("resource_type", sa.String(64), nullable=False),
+        sa.Column("id", sa.String(64), nullable=False),
+        sa.Column("version_id", sa.Integer, nullable=False),
+        sa.Column("last_updated", _ts(), nullable=False),
+        sa.Column("deleted", sa.Boolean, nullable=False),
+        sa.Column("index_mask", sa.Integer, nullable=False),
+        sa.Column("body", body, nullable=True),
+        sa.UniqueConstraint("resource_type", "id", name="uq_resource_type_id"),
+    )
+    op.create_index("ix_resource_type_updated", "resource", ["resource_type", "last_updated"])
+    op.create_table(
+        "resource_version",
+        sa.Column("resource_type", sa.String(64), primary_key=True),
+        sa.Column("resource_id", sa.String(64), primary_key=True),
+        sa.Column("version_id", sa.Integer, primary_key=True),
+        sa.Column("last_updated", _ts(), nullable=False),
+        sa.Column("deleted", sa.Boolean, nullable=False),
+        sa.Column("method", sa.String(8), nullable=False),
+        sa.Column("body", body, nullable=True),
+        sa.ForeignKeyConstraint(["resource_type", "resource_id"], ["resource.resource_type", "resource.id"],
+                                ondelete="CASCADE", name="fk_version_resource"),
+    )
+    op.create_index("ix_version_updated", "resource_version",
+                    ["last_updated", "resource_type", "resource_id", "version_id"])
+    op.create_index("ix_version_type_updated", "resource_version",
+                    ["resource_type", "last_updated", "resource_id", "version_id"])
+
+    _index_table("idx_token", "token", [sa.Column("system", sa.String(512)), sa.Column("code", sa.String(512)),
+                                        sa.Column("text", sa.Text)], ["code", "system"])
+    _index_table("idx_string", "string", [sa.Column("normalized", sa.Text, nullable=False),
+                                          sa.Column("exact", sa.Text, nullable=False)], ["normalized"])
+    _index_table("idx_date", "date", [sa.Column("low", _ts(), nullable=False),
+                                      sa.Column("high", _ts(), nullable=False)], ["low", "high"])
+    _index_table("idx_number", "number", [sa.Column("value", sa.Float, nullable=False),
+                                          sa.Column("low", sa.Float, nullable=False),
+                                          sa.Column("high", sa.Float, nullable=False)], ["low", "high"])
+    _index_table("idx_quantity", "quantity", [
+        sa.Column("value", sa.Float, nullable=False), sa.Column("low", sa.Float, nullable=False),
+        sa.Column("high", sa.Float, nullable=False), sa.Column("system", sa.String(512)),
+        sa.Column("code", sa.String(256)), sa.Column("unit", sa.String(256))], ["code", "low", "high"])
+    _index_table("idx_reference", "reference", [
+        sa.Column("target_type", sa.String(64)), sa.Column("target_id", sa.String(64)), sa.Column("url", sa.Text)],
+        ["target_type", "target_id"],
+        {"ix_reference_target": ["target_type", "target_id"], "ix_reference_url": ["resource_type", "param", "url"]})
+    _index_table("idx_uri", "uri", [sa.Column("uri", sa.Text, nullable=False)], ["uri"])
+
+    # Full text for _text / _content (https://hl7.org/fhir/R4/search.html#text).
+    if is_postgres():
+        op.execute("CREATE TABLE resource_fts (resource_pk BIGINT PRIMARY KEY REFERENCES resource (pk) "
+                   "ON DELETE CASCADE, text TSVECTOR NOT NULL, content TSVECTOR NOT NULL)")
+        op.execute("CREATE INDEX ix_fts_text ON resource_fts USING GIN (text)")
+        op.execute("CREATE INDEX ix_fts_content ON resource_fts USING GIN (content)")
+    else:
+        op.execute("CREATE VIRTUAL TABLE resource_fts USING fts5(text, content, "
+                   "tokenize = 'porter unicode61 remove_diacritics 2')")
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE IF EXISTS resource_fts")
+    for name in reversed(INDEX_TABLES):
+        op.drop_table(name)
+    op.drop_table("resource_version")
+    op.drop_table("resource")

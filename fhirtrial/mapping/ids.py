@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from functools import lru_cache
 
 import orjson
 
@@ -18,5 +19,6 @@ def content_id(prefix: str, content: dict) -> str:
     return f"{prefix}-{digest[:32]}"
 
 
+@lru_cache(maxsize=1 << 16)  # shared sites/sponsors recur across studies; uuid5 is the Bundle's main cost
 def full_url(rtype: str, rid: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{rtype}/{rid}')}"

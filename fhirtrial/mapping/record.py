@@ -12,6 +12,7 @@ from .tables import Tables
 # that no UTF-8 encoder accepts: https://hl7.org/fhir/R4/datatypes.html#string
 _BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _NCT = re.compile(r"^NCT\d{8}$")
+_SPLIT: dict[str, tuple[str, ...]] = {}  # dotted path -> keys; paths come from code and tables, so this stays small
 
 
 class Record:
@@ -51,15 +52,16 @@ class Record:
     # -- navigation ---------------------------------------------------------------------------------------------
     def node(self, path: str) -> Any:
         """The value at a dotted path of objects (no lists), or None; a non-object on the way is an error."""
+        keys = _SPLIT.get(path)
+        if keys is None:
+            keys = _SPLIT.setdefault(path, tuple(path.split(".")))
         cur: Any = self.raw
-        walked = ""
-        for key in path.split("."):
+        for depth, key in enumerate(keys):
             if cur is None:
                 return None
             if not isinstance(cur, dict):
-                raise self.fail(walked, "must be an object")
+                raise self.fail(".".join(keys[:depth]), "must be an object")
             cur = cur.get(key)
-            walked = f"{walked}.{key}" if walked else key
         return cur
 
     def obj(self, value: Any, path: str) -> dict[str, Any] | None:
@@ -82,6 +84,8 @@ class Record:
             return None
         if not isinstance(value, str):
             raise self.fail(path, f"must be a string, got {type(value).__name__}")
+        if value.isascii() and value.isprintable():
+            return value.strip() or None  # the common case: nothing to clean
         if _BAD_CHARS.search(value):
             value = _BAD_CHARS.sub(lambda m: "\ufffd" if m.group() >= "\ud800" else " ", value)
             self.warn(path, "control characters or unpaired surrogates replaced")

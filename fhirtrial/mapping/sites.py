@@ -10,31 +10,34 @@ from .parties import CONTACTS, contact_detail
 from .record import Record
 
 PATH = f"{CONTACTS}.locations"
+_P = f"{PATH}[]"
+_FACILITY = f"{_P}.facility"
+_ADDRESS = tuple((key, element, f"{_P}.{key}") for key, element in
+                 (("city", "city"), ("state", "state"), ("zip", "postalCode"), ("country", "country")))
 
 
 def _location(rec: Record, site: dict[str, Any], out: ResourceSet) -> tuple[dict[str, str], str | None] | None:
     """The Location for one site (content-addressed, so it is shared across studies) and its country."""
-    p = PATH + "[]"
-    name = rec.text(site.get("facility"), f"{p}.facility")
+    name = rec.text(site.get("facility"), _FACILITY)
     address: dict[str, Any] = {}
-    for key, element in (("city", "city"), ("state", "state"), ("zip", "postalCode"), ("country", "country")):
-        value = rec.text(site.get(key), f"{p}.{key}")
-        if value is not None:
+    for key, element, path in _ADDRESS:
+        value = site.get(key)
+        if value is not None and (value := rec.text(value, path)) is not None:
             address[element] = value
     body: dict[str, Any] = {"status": "active"}
     if name is not None:
         body["name"] = " ".join(name.split())
     if address:
         body["address"] = {"use": "work", "type": "physical", **address}
-    geo = rec.obj(site.get("geoPoint"), f"{p}.geoPoint")
+    geo = rec.obj(site.get("geoPoint"), f"{_P}.geoPoint")
     if geo is not None:
-        lat = rec.number(geo.get("lat"), f"{p}.geoPoint.lat")
-        lon = rec.number(geo.get("lon"), f"{p}.geoPoint.lon")
+        lat = rec.number(geo.get("lat"), f"{_P}.geoPoint.lat")
+        lon = rec.number(geo.get("lon"), f"{_P}.geoPoint.lon")
         if lat is not None and lon is not None:
             if -90 <= lat <= 90 and -180 <= lon <= 180:
                 body["position"] = {"longitude": lon, "latitude": lat}
             else:
-                rec.warn(f"{p}.geoPoint", "latitude/longitude out of range, dropped")
+                rec.warn(f"{_P}.geoPoint", "latitude/longitude out of range, dropped")
     if len(body) == 1:
         return None  # nothing identifies the site
     res = {"resourceType": "Location", "id": content_id("loc", body), **body}

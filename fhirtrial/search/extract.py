@@ -64,7 +64,7 @@ def compile_expression(expression: str, context_type: str, *, fast: bool = True)
             return compile_path(expression, context_type).fn, True
         except Unsupported as exc:
             log.debug("fhirpathpy fallback for %r: %s", expression, exc)
-    return compile_fallback(expression), False
+    return compile_fallback(expression, context_type), False
 
 
 class FhirPathIndexer:

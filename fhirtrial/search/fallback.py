@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 import fhirpathpy
+from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
 from fhirtrial.search.fhirpath_compile import Env, reference_type
@@ -27,7 +28,8 @@ def _resolve(inputs: list[Any]) -> list[Any]:
         if found is None and (rtype := reference_type(ref)) is not None:
             found = {"resourceType": rtype}
         if found is not None:
-            out.append(found)
+            # A typed node, so that `is`/`ofType` see the resource type.
+            out.append(ResourceNode.create_node(found))
     return out
 
 
@@ -47,19 +49,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_EXTENSION_FUNCTION = re.compile(r"\.extension\(('(?:[^'\\]|\\.)*')\)")
+_ABSTRACT_ROOT = re.compile(r"(?<![\w.])(?:Resource|DomainResource)\.")
 _AS_OPERATOR = re.compile(r"\s+as\s+([A-Za-z.]+)\s*\)")
 _AS_FUNCTION = re.compile(r"\.as\(")
 
 
-def collection_as(expression: str) -> str:
-    """R4 definitions apply ``as`` to collections (``(Observation.component.value as Quantity)``); FHIRPath
-    N1 makes that an error for more than one item. Read it as ``ofType``, as HAPI and the fast walkers do."""
-    return _AS_FUNCTION.sub(".ofType(", _AS_OPERATOR.sub(r".ofType(\1))", expression))
+def for_fhirpathpy(expression: str, resource_type: str) -> str:
+    """Work around fhirpathpy 2.2 so that it means what the R4 definitions mean:
+
+    - ``as`` applied to collections (``(Observation.component.value as Quantity)``) is an error in FHIRPath N1;
+      read it as ``ofType``, as HAPI and the fast walkers do;
+    - ``extension(url)`` returns only the first match; spell it ``extension.where(url = ...)``;
+    - a leading ``Resource.``/``DomainResource.`` selects nothing; use the concrete type.
+    """
+    expression = _AS_FUNCTION.sub(".ofType(", _AS_OPERATOR.sub(r".ofType(\1))", expression))
+    expression = _EXTENSION_FUNCTION.sub(r".extension.where(url = \1)", expression)
+    return _ABSTRACT_ROOT.sub(resource_type + ".", expression)
 
 
-def compile_fallback(expression: str) -> Callable[[list[Any], Env], list[Any]]:
+def compile_fallback(expression: str, resource_type: str) -> Callable[[list[Any], Env], list[Any]]:
     """An evaluator with the fast walkers' signature, backed by fhirpathpy."""
-    fn = fhirpathpy.compile(collection_as(expression), models["r4"], _OPTIONS)
+    fn = fhirpathpy.compile(for_fhirpathpy(expression, resource_type), models["r4"], _OPTIONS)
 
     def evaluate(items: list[Any], env: Env) -> list[Any]:
         token = _ENV.set(env)

@@ -369,12 +369,18 @@ def _member(node: Member, ctx: str | None, c: Compiled) -> Compiled:
     return Compiled(_member_fn(c.fn, node.name), static)
 
 
+_CACHE_KEYS: dict[Node, int] = {}
+
+
 def _cached(node: Node, fn: Fn) -> Fn:
+    # Equal subexpressions share one small int key; hashing the AST on every lookup would cost more than it saves.
+    key = _CACHE_KEYS.setdefault(node, len(_CACHE_KEYS))
+
     def cached(items: list[Any], env: Env) -> list[Any]:
         cache = env.cache
-        found = cache.get(node)
+        found = cache.get(key)
         if found is None:
-            found = cache[node] = fn(items, env)
+            found = cache[key] = fn(items, env)
         return found
     return cached
 

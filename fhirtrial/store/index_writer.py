@@ -21,6 +21,10 @@ class IndexWriter:
 
     def __init__(self, postgres: bool) -> None:
         self._postgres = postgres
+        self._deletes = {bit: table.delete().where(table.c.resource_type == sa.bindparam("rt"),
+                                                   table.c.resource_id == sa.bindparam("rid"))
+                         for table, bit in INDEX_TABLES.values()}
+        self._inserts = {attr: table.insert() for attr, (table, _bit) in INDEX_TABLES.items()}
         if postgres:
             self._fts_delete = sa.text(f"DELETE FROM {FTS_TABLE} WHERE resource_pk = :pk")
             self._fts_insert = sa.text(
@@ -41,10 +45,9 @@ class IndexWriter:
 
     def clear(self, conn: sa.Connection, resource_type: str, resource_id: str, pk: int, mask: int) -> None:
         """Remove every index row of the resource (the tables named by ``mask``)."""
-        for table, bit in INDEX_TABLES.values():
+        for bit, statement in self._deletes.items():
             if mask & bit:
-                conn.execute(table.delete().where(table.c.resource_type == resource_type,
-                                                  table.c.resource_id == resource_id))
+                conn.execute(statement, {"rt": resource_type, "rid": resource_id})
         if mask & FTS_BIT:
             conn.execute(self._fts_delete, {"pk": pk})
 
@@ -52,10 +55,10 @@ class IndexWriter:
               index: ResourceIndex) -> None:
         """Insert the rows of ``index`` (the tables named by ``mask(index)``)."""
         owner = {"resource_type": resource_type, "resource_id": resource_id}
-        for attr, (table, _bit) in INDEX_TABLES.items():
+        for attr, statement in self._inserts.items():
             entries: list[Any] = getattr(index, attr)
             if entries:
-                conn.execute(table.insert(), [{**owner, **asdict(e)} for e in entries])
+                conn.execute(statement, [{**owner, **asdict(e)} for e in entries])
         if index.text or index.content:
             text, content = index.text or "", index.content or ""
             if self._postgres:

@@ -1,4 +1,9 @@
-"""Programmatic Alembic upgrade of the store schema, https://alembic.sqlalchemy.org/en/latest/api/commands.html."""
+"""Programmatic Alembic upgrade of the store schema, https://alembic.sqlalchemy.org/en/latest/api/commands.html.
+
+New revision (no alembic.ini needed): ``python -c "from alembic import command;
+from fhirtrial.store.migrate import alembic_config; command.revision(alembic_config(), 'what changes')"``;
+keep one history for both databases (branch on ``op.get_bind().dialect.name`` inside the script).
+"""
 from __future__ import annotations
 
 from collections.abc import Callable

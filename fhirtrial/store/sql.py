@@ -18,7 +18,7 @@ from .index_writer import IndexWriter
 from .reader import Reader
 from .repository import HistoryPage, StoredResource
 from .schema import resource, resource_version
-from .unit_of_work import SQLUnitOfWork
+from .unit_of_work import SQLUnitOfWork, Statements
 
 
 class SQLRepository:
@@ -35,6 +35,7 @@ class SQLRepository:
         self.indexer: Indexer = indexer if indexer is not None else NoIndexer()
         self.postgres = is_postgres(self.engine)
         self._writer = IndexWriter(self.postgres)
+        self._statements = Statements(self.postgres)
         self._reader = Reader(self.engine.url, busy_timeout_s=busy_timeout_s)
         v = resource_version.c
         body = sa.cast(v.body, sa.Text) if self.postgres else v.body
@@ -78,7 +79,7 @@ class SQLRepository:
         """A write transaction (SQLite: BEGIN IMMEDIATE); commits on normal exit, rolls back on any exception."""
         with translated(), self.engine.connect().execution_options(**{WRITE: True}) as conn:
             with conn.begin():
-                yield SQLUnitOfWork(conn, self.indexer, self._writer, self._is_token)
+                yield SQLUnitOfWork(conn, self._statements, self.indexer, self._writer, self._is_token)
 
     def close(self) -> None:
         self._reader.close()

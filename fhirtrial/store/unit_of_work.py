@@ -34,40 +34,45 @@ def _db(fn: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
+class Statements:
+    """The write transaction's statements, built once per repository (SQLAlchemy caches their compiled form)."""
+
+    def __init__(self, postgres: bool) -> None:
+        r = resource.c
+        body = sa.cast(r.body, sa.Text).label("body") if postgres else r.body
+        self.lock = (sa.select(r.pk, r.version_id, r.last_updated, r.deleted, r.index_mask, body)
+                     .where(r.resource_type == sa.bindparam("rt"), r.id == sa.bindparam("rid"))
+                     .with_for_update())
+        body_param: Any = (sa.cast(sa.bindparam("body", type_=sa.Text), resource.c.body.type)
+                           if postgres else sa.bindparam("body"))
+        insert = postgresql.insert if postgres else sqlite.insert
+        self.insert_current = (insert(resource).values(
+            resource_type=sa.bindparam("rt"), id=sa.bindparam("rid"), version_id=sa.bindparam("vid"),
+            last_updated=sa.bindparam("ts"), deleted=sa.bindparam("deleted"), index_mask=sa.bindparam("mask"),
+            body=body_param).on_conflict_do_nothing(index_elements=["resource_type", "id"]).returning(r.pk))
+        self.update_current = resource.update().where(r.pk == sa.bindparam("row_pk")).values(
+            version_id=sa.bindparam("vid"), last_updated=sa.bindparam("ts"), deleted=sa.bindparam("deleted"),
+            index_mask=sa.bindparam("mask"), body=body_param)
+        self.insert_version = resource_version.insert().values(
+            resource_type=sa.bindparam("rt"), resource_id=sa.bindparam("rid"), version_id=sa.bindparam("vid"),
+            last_updated=sa.bindparam("ts"), deleted=sa.bindparam("deleted"), method=sa.bindparam("method"),
+            body=body_param)
+
+
 class SQLUnitOfWork:
     """The UnitOfWork of SQLRepository, bound to one connection inside an open write transaction."""
 
-    def __init__(self, conn: sa.Connection, indexer: Indexer, writer: IndexWriter,
+    def __init__(self, conn: sa.Connection, statements: Statements, indexer: Indexer, writer: IndexWriter,
                  is_token: Callable[[str, str], bool]) -> None:
         self._conn = conn
+        self._sql = statements
         self._indexer = indexer
         self._writer = writer
         self._is_token = is_token
-        postgres = conn.dialect.name == "postgresql"
-        r = resource.c
-        body = sa.cast(r.body, sa.Text).label("body") if postgres else r.body
-        self._lock_stmt = (sa.select(r.pk, r.version_id, r.last_updated, r.deleted, r.index_mask, body)
-                           .where(r.resource_type == sa.bindparam("rt"), r.id == sa.bindparam("rid"))
-                           .with_for_update())
-        self._body_param: Any = (sa.cast(sa.bindparam("body", type_=sa.Text), resource.c.body.type)
-                                 if postgres else sa.bindparam("body"))
-        insert = postgresql.insert if postgres else sqlite.insert
-        self._insert_current = (insert(resource).values(
-            resource_type=sa.bindparam("rt"), id=sa.bindparam("rid"), version_id=sa.bindparam("vid"),
-            last_updated=sa.bindparam("ts"), deleted=sa.bindparam("deleted"), index_mask=sa.bindparam("mask"),
-            body=self._body_param).on_conflict_do_nothing(index_elements=["resource_type", "id"])
-            .returning(r.pk))
-        self._update_current = resource.update().where(r.pk == sa.bindparam("row_pk")).values(
-            version_id=sa.bindparam("vid"), last_updated=sa.bindparam("ts"), deleted=sa.bindparam("deleted"),
-            index_mask=sa.bindparam("mask"), body=self._body_param)
-        self._insert_version = resource_version.insert().values(
-            resource_type=sa.bindparam("rt"), resource_id=sa.bindparam("rid"), version_id=sa.bindparam("vid"),
-            last_updated=sa.bindparam("ts"), deleted=sa.bindparam("deleted"), method=sa.bindparam("method"),
-            body=self._body_param)
 
     # -- reads ---------------------------------------------------------------------------------------------
     def _lock(self, resource_type: str, resource_id: str) -> Row[Any] | None:
-        return self._conn.execute(self._lock_stmt, {"rt": resource_type, "rid": resource_id}).first()
+        return self._conn.execute(self._sql.lock, {"rt": resource_type, "rid": resource_id}).first()
 
     @staticmethod
     def _stored(resource_type: str, resource_id: str, row: Row[Any], method: str = "PUT") -> StoredResource:
@@ -150,14 +155,14 @@ class SQLUnitOfWork:
         params = {"rt": resource_type, "rid": resource_id, "vid": vid, "ts": ts, "deleted": content is None,
                   "body": text, "mask": self._writer.mask(index), "method": method}
         if row is None:
-            pk = self._conn.execute(self._insert_current, params).scalar()
+            pk = self._conn.execute(self._sql.insert_current, params).scalar()
             if pk is None:
                 return None
         else:
             pk = row.pk
-            self._conn.execute(self._update_current, {**params, "row_pk": pk})
+            self._conn.execute(self._sql.update_current, {**params, "row_pk": pk})
             self._writer.clear(self._conn, resource_type, resource_id, pk, row.index_mask)
-        self._conn.execute(self._insert_version, params)
+        self._conn.execute(self._sql.insert_version, params)
         self._writer.write(self._conn, resource_type, resource_id, pk, index)
         return StoredResource(resource_type, resource_id, vid, ts, content is None, body, method)
 

@@ -29,8 +29,9 @@ class Catalog:
     def __init__(self, defs: Definitions, resource_types: Iterable[str]) -> None:
         self.defs = defs
         self.resource_types = sorted(resource_types)
-        self.datatypes = sorted(sd["id"] for sd in defs.structures.values()
-                                if sd.get("kind") == "complex-type" and sd.get("derivation") == "specialization")
+        # Element itself too: the ``_name`` twin of a primitive (its id and extensions) is an Element.
+        self.datatypes = sorted(sd["id"] for sd in defs.structures.values() if sd.get("kind") == "complex-type"
+                                and (sd.get("derivation") == "specialization" or sd["id"] == "Element"))
         self.types: dict[str, dict[str, list[Any]]] = {}
         self.paths: list[tuple[str, dict[str, Any]]] = []  # (structure id, element) of every element in scope
         for name in self.resource_types + self.datatypes:

@@ -21,7 +21,12 @@ def _has_value(inputs: list[Any]) -> bool:
     return value is not None and (isinstance(value, FP_Type) or not isinstance(value, (dict, list)))
 
 
-_OPTIONS = {"userInvocationTable": {"hasValue": {"fn": _has_value, "arity": {0: []}}}}
+def _quiet_trace(label: str, value: Any) -> None:
+    # trace() in invariants (e.g. ref-1) would otherwise print to stdout on every write.
+    return None
+
+
+_OPTIONS = {"userInvocationTable": {"hasValue": {"fn": _has_value, "arity": {0: []}}}, "traceFn": _quiet_trace}
 
 
 @lru_cache(maxsize=None)

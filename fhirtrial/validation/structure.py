@@ -10,8 +10,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from ..errors import InvalidRequest, InvalidResource, Issue
-from ..resources import ID_PATTERN, RESOURCE_TYPE_SET
+from ..errors import Issue
 
 
 @lru_cache(maxsize=None)
@@ -57,33 +56,3 @@ def check_structure(resource: dict[str, Any]) -> list[Issue]:
     except (ValueError, TypeError) as exc:  # fhir.resources raises these for some primitive checks
         return [Issue("error", "value", f"Invalid {resource_type}: {exc}", (resource_type,))]
     return []
-
-
-def validate_resource(resource: Any, *, resource_type: str | None = None, resource_id: str | None = None,
-                      require_id: bool = False) -> dict[str, Any]:
-    """Check that ``resource`` is a valid resource of the expected type (and id); raise a FhirError if not."""
-    if not isinstance(resource, dict):
-        raise InvalidRequest("The resource must be a JSON object")
-    actual = resource.get("resourceType")
-    if not isinstance(actual, str) or not actual:
-        raise InvalidResource("Missing 'resourceType'", expression="resourceType")
-    if resource_type is not None and actual != resource_type:
-        raise InvalidResource(f"resourceType '{actual}' does not match the URL's type '{resource_type}'",
-                              expression="resourceType")
-    if actual not in RESOURCE_TYPE_SET:
-        raise InvalidResource(f"Resource type '{actual}' is not supported by this server", expression="resourceType")
-    body_id = resource.get("id")
-    if body_id is not None:
-        if not isinstance(body_id, str) or not ID_PATTERN.match(body_id):
-            raise InvalidResource(f"Invalid id {body_id!r}: ids are 1-64 of A-Z a-z 0-9 - .",
-                                  expression=f"{actual}.id")
-    if resource_id is not None:
-        if body_id is None and require_id:
-            raise InvalidResource(f"The body must contain id '{resource_id}'", expression=f"{actual}.id")
-        if body_id is not None and body_id != resource_id:
-            raise InvalidResource(f"Body id '{body_id}' does not match the URL id '{resource_id}'",
-                                  expression=f"{actual}.id")
-    issues = check_structure(resource)
-    if issues:
-        raise InvalidResource(issues[0].diagnostics, issues=issues)
-    return resource

@@ -1,0 +1,59 @@
+"""Format of ``Reference.reference``, https://hl7.org/fhir/R4/references.html#literal.
+
+Accepted: ``Type/id``, ``Type/id/_history/vid``, absolute URLs, ``urn:uuid:``, ``urn:oid:`` and ``#id``
+(contained; ref-1 checks the target exists). The Type must be a FHIR R4 resource type.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Iterable
+
+from ..errors import Issue
+from .tables import Tables
+from .traversal import Node
+
+RESOURCE_TYPES_VS = "http://hl7.org/fhir/ValueSet/resource-types"
+
+_RELATIVE = re.compile(r"^([A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/([A-Za-z0-9\-.]{1,64}))?$")
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#]+[^\s]*$")
+_UUID = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_OID = re.compile(r"^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$")
+_CONTAINED = re.compile(r"^#([A-Za-z0-9\-.]{1,64})?$")
+
+
+@lru_cache(maxsize=None)
+def _resource_types(tables: Tables) -> frozenset[str]:
+    return tables.codes(RESOURCE_TYPES_VS) - {"Resource", "DomainResource"}
+
+
+def reference_problem(tables: Tables, reference: str) -> str | None:
+    """Why ``reference`` is not a valid literal reference, or None when it is."""
+    if _CONTAINED.match(reference) or _UUID.match(reference) or _OID.match(reference):
+        return None
+    if reference.startswith("urn:"):
+        return "urn references must be urn:uuid:<uuid> or urn:oid:<oid>"
+    if _ABSOLUTE.match(reference):
+        return None
+    match = _RELATIVE.match(reference)
+    if match is None:
+        return "expected Type/id, Type/id/_history/version, an absolute URL, urn:uuid:, urn:oid: or #contained-id"
+    if match.group(1) not in _resource_types(tables):
+        return f"'{match.group(1)}' is not a FHIR R4 resource type"
+    return None
+
+
+def check_references(tables: Tables, nodes: Iterable[Node]) -> list[Issue]:
+    """One issue per Reference whose ``reference`` is malformed."""
+    issues: list[Issue] = []
+    for n in nodes:
+        if n.type != "Reference":
+            continue
+        value = n.data.get("reference")
+        if not isinstance(value, str):
+            continue
+        problem = reference_problem(tables, value)
+        if problem is not None:
+            where = f"{n.expression}.reference"
+            issues.append(Issue("error", "value", f"Invalid reference '{value}' at '{where}': {problem}", (where,)))
+    return issues

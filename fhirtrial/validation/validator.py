@@ -1,0 +1,114 @@
+"""The single entry point of validation, https://hl7.org/fhir/R4/validation.html and
+https://hl7.org/fhir/R4/resource-operation-validate.html (modes create, update, delete).
+
+Structure and datatypes (fhir.resources), JSON shape and ele-1, required bindings, invariants, reference format.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InvalidRequest, InvalidResource, Issue, Warnings
+from ..resources import ID_PATTERN, RESOURCE_TYPE_SET
+from .bindings import check_bindings
+from .invariants import check_invariants
+from .references import check_references
+from .structure import check_structure
+from .tables import load_tables
+from .traversal import Walk
+
+MODES = ("create", "update", "delete")
+STRICTNESS = ("error", "warning")
+BASE_PROFILE = "http://hl7.org/fhir/StructureDefinition/"
+_BLOCKING = frozenset({"fatal", "error"})
+
+
+def _error(code: str, diagnostics: str, expression: str) -> Issue:
+    return Issue("error", code, diagnostics, (expression,))
+
+
+def _head(resource: Any, mode: str) -> list[Issue]:
+    """Problems that stop validation before the content is read: not a served resource, bad id."""
+    if not isinstance(resource, dict):
+        return [_error("structure", "The resource must be a JSON object", "resourceType")]
+    rtype = resource.get("resourceType")
+    if not isinstance(rtype, str) or not rtype:
+        return [_error("required", "Missing 'resourceType'", "resourceType")]
+    if rtype not in RESOURCE_TYPE_SET:
+        return [_error("not-supported", f"Resource type '{rtype}' is not supported by this server", "resourceType")]
+    rid = resource.get("id")
+    if rid is not None and (not isinstance(rid, str) or not ID_PATTERN.match(rid)):
+        return [_error("value", f"Invalid id {rid!r}: ids are 1-64 of A-Z a-z 0-9 - .", f"{rtype}.id")]
+    if mode == "update" and rid is None:
+        return [_error("required", "An update needs the resource's id", f"{rtype}.id")]
+    return []
+
+
+def _profile(rtype: str, profile: str | None) -> list[Issue]:
+    if profile is None or profile.split("|", 1)[0] == BASE_PROFILE + rtype:
+        return []
+    return [Issue("error", "not-supported", f"Profile '{profile}' is not known to this server: only the base "
+                  f"R4 definition {BASE_PROFILE}{rtype} can be validated against", ("profile",))]
+
+
+def validate(resource: Any, *, mode: str = "create", profile: str | None = None) -> list[Issue]:
+    """ALL issues of ``resource`` (errors and warnings) in the given mode; empty when it is valid."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    issues = _head(resource, mode)
+    if issues or mode == "delete":  # a delete does not look at the content
+        return issues
+    return _profile(resource["resourceType"], profile) + check_structure(resource) + validate_content(resource)
+
+
+def _as_warning(issue: Issue) -> Issue:
+    return Issue("warning", issue.code, issue.diagnostics, issue.expression)
+
+
+def validate_resource(resource: Any, *, resource_type: str | None = None, resource_id: str | None = None,
+                      require_id: bool = False, strictness: str | None = None,
+                      warnings: Warnings | None = None) -> dict[str, Any]:
+    """Check a resource about to be written; raise InvalidResource with every error, return the resource.
+
+    Warnings (and, when ``strictness`` is "warning", the binding/invariant/reference errors too) are appended
+    to ``warnings`` so the caller can return them beside the result. ``strictness`` defaults to
+    ``Settings.validation``. Structure errors always reject: the store and search need a parseable resource.
+    """
+    if not isinstance(resource, dict):
+        raise InvalidRequest("The resource must be a JSON object")
+    actual = resource.get("resourceType")
+    if resource_type is not None and isinstance(actual, str) and actual and actual != resource_type:
+        raise InvalidResource(f"resourceType '{actual}' does not match the URL's type '{resource_type}'",
+                              expression="resourceType")
+    head = _head(resource, "create")
+    if head:
+        raise InvalidResource(head[0].diagnostics, issues=head)
+    body_id = resource.get("id")
+    if resource_id is not None:
+        if body_id is None and require_id:
+            raise InvalidResource(f"The body must contain id '{resource_id}'", expression=f"{actual}.id")
+        if body_id is not None and body_id != resource_id:
+            raise InvalidResource(f"Body id '{body_id}' does not match the URL id '{resource_id}'",
+                                  expression=f"{actual}.id")
+    if strictness is None:
+        from ..config import get_settings  # late: settings read the environment
+
+        strictness = get_settings().validation
+    if strictness not in STRICTNESS:
+        raise ValueError(f"validation strictness must be one of {STRICTNESS}, not {strictness!r}")
+    structural = check_structure(resource)
+    content = validate_content(resource)
+    blocking = structural + ([] if strictness == "warning" else content)
+    errors = [i for i in blocking if i.severity in _BLOCKING]
+    if errors:
+        raise InvalidResource(errors[0].diagnostics, issues=errors)
+    if warnings is not None:
+        warnings.issues.extend(_as_warning(i) if i.severity in _BLOCKING else i for i in structural + content)
+    return resource
+
+
+def validate_content(resource: dict[str, Any]) -> list[Issue]:
+    """The checks beyond structure: JSON shape and ele-1, required bindings, references, invariants."""
+    tables = load_tables()
+    walk = Walk(tables, resource)
+    return walk.issues + check_bindings(tables, walk.nodes) + check_references(tables, walk.nodes) + \
+        check_invariants(tables, walk.nodes, resource)

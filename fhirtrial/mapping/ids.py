@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from functools import lru_cache
 
 import orjson
 
@@ -11,6 +10,7 @@ from ..canonical import CANONICAL_BASE
 
 # urn:uuid fullUrls are derived from "Type/id" so the same resource gets the same fullUrl in every Bundle.
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, CANONICAL_BASE)
+_NS_BYTES = _NAMESPACE.bytes
 
 
 def content_id(prefix: str, content: dict) -> str:
@@ -19,6 +19,10 @@ def content_id(prefix: str, content: dict) -> str:
     return f"{prefix}-{digest[:32]}"
 
 
-@lru_cache(maxsize=1 << 16)  # shared sites/sponsors recur across studies; uuid5 is the Bundle's main cost
 def full_url(rtype: str, rid: str) -> str:
-    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{rtype}/{rid}')}"
+    """RFC 4122 UUIDv5 of "Type/id" (same value as uuid.uuid5, computed without building UUID objects)."""
+    digest = bytearray(hashlib.sha1(_NS_BYTES + f"{rtype}/{rid}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

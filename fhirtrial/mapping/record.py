@@ -12,7 +12,6 @@ from .tables import Tables
 # that no UTF-8 encoder accepts: https://hl7.org/fhir/R4/datatypes.html#string
 _BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _NCT = re.compile(r"^NCT\d{8}$")
-_SPLIT: dict[str, tuple[str, ...]] = {}  # dotted path -> keys; paths come from code and tables, so this stays small
 
 
 class Record:
@@ -52,9 +51,7 @@ class Record:
     # -- navigation ---------------------------------------------------------------------------------------------
     def node(self, path: str) -> Any:
         """The value at a dotted path of objects (no lists), or None; a non-object on the way is an error."""
-        keys = _SPLIT.get(path)
-        if keys is None:
-            keys = _SPLIT.setdefault(path, tuple(path.split(".")))
+        keys = self.tables.keys.get(path) or tuple(path.split("."))
         cur: Any = self.raw
         for depth, key in enumerate(keys):
             if cur is None:

@@ -53,6 +53,7 @@ class Tables:
     ext_urls: dict[str, str] = field(default_factory=dict)  # extension name -> url
     rows: list[dict[str, str]] = field(default_factory=list)  # fields.yaml documentation rows
     known_paths: frozenset[str] = frozenset()
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)  # known path -> its keys, split once
 
     def enum_of(self, path: str) -> Enum | None:
         kind = self.fields.get(path, "")
@@ -173,7 +174,8 @@ def load_tables(directory: Path) -> Tables:
         parts = path.replace("[]", "").split(".")
         for i in range(1, len(parts) + 1):
             known.add(".".join(parts[:i]))
-    return Tables(fields, enums, codes, extensions, urls, rows, frozenset(known))
+    keys = {path: tuple(path.split(".")) for path in known}
+    return Tables(fields, enums, codes, extensions, urls, rows, frozenset(known), keys)
 
 
 @lru_cache(maxsize=4)

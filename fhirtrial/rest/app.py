@@ -11,6 +11,7 @@ from .. import __version__
 from ..config import Settings, get_settings
 from ..store.repository import Repository
 from . import edge
+from .fastpath import ReadFastPath
 from .routes import history, instance, system, type_level
 
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
                        expose_headers=["ETag", "Location", "Content-Location", "Last-Modified"])
     prefix = settings.base_path.rstrip("/")
+    app.add_middleware(ReadFastPath, owner=app, prefix=prefix)
     for module in (system, history, type_level, instance):
         app.include_router(module.router, prefix=prefix)
     return app

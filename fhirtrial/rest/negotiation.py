@@ -47,6 +47,14 @@ def _acceptable(media: str, where: str) -> bool:
     return False
 
 
+def accepts_json(accept: str) -> bool:
+    """True when an Accept header lets us answer with FHIR JSON (as negotiate() would, without raising)."""
+    try:
+        return not accept.strip() or any(_acceptable(c, "Accept") for c in accept.split(",") if c.strip())
+    except NotAcceptable:
+        return False
+
+
 def negotiate(request: Request) -> Format:
     """Pick the response format from ``_format`` (wins) or ``Accept``; raise 406 when none is servable."""
     query = request.query_params

@@ -26,7 +26,9 @@ from fhirtrial.search.trial import expand_all_sexes
 
 log = logging.getLogger(__name__)
 Evaluator = Callable[[list[Any], Env], list[Any]]
-_RESOLVED_PREFIX = re.compile(r"^([A-Za-z]+(?:\.[A-Za-z]+)*)\.resolve\(\)\.")
+_ROWS = {"token": "tokens", "string": "strings", "date": "dates", "number": "numbers", "quantity": "quantities",
+         "reference": "references", "uri": "uris"}
+_RESOLVED_PREFIX = re.compile(r"^\(*([A-Za-z]+(?:\.[A-Za-z]+)*)\.resolve\(\)\.")
 
 
 class _Env:
@@ -125,7 +127,7 @@ class FhirPathIndexer:
         if any(t.param == "eligible-sex" for t in out.tokens):
             expand_all_sexes(out)
         # Repeated values (e.g. two interventions of one type) need one row, not two.
-        for name in ("tokens", "strings", "dates", "numbers", "quantities", "references", "uris"):
+        for name in ("tokens", "references", "strings"):
             rows = getattr(out, name)
             if len(rows) > 1:
                 setattr(out, name, list(dict.fromkeys(rows)))
@@ -137,14 +139,15 @@ class FhirPathIndexer:
         for item in items:
             per_component = []
             for comp_param, evaluate in compiled.components:
+                values = evaluate([item], env)
+                if not values:
+                    break  # a combination needs every component
                 scratch = ResourceIndex()
                 adder = ADDERS[comp_param.type]
-                for v in evaluate([item], env):
+                for v in values:
                     adder(scratch, comp_param.code, v)
-                entries = [e for rows in (scratch.tokens, scratch.strings, scratch.dates, scratch.numbers,
-                                          scratch.quantities, scratch.references, scratch.uris) for e in rows
-                           if e.param == comp_param.code]
-                per_component.append(entries)
+                rows = getattr(scratch, _ROWS[comp_param.type])
+                per_component.append([e for e in rows if e.param == comp_param.code])
             for combo in product(*per_component):
                 out.composites.append(CompositeEntry(compiled.param.code, tuple(combo)))
 
@@ -152,11 +155,10 @@ class FhirPathIndexer:
         """Local "Type/id" references whose targets the caller should pass as ``related``."""
         wanted: list[str] = []
         rtype = resource.get("resourceType", "")
-        for compiled in self.plan(rtype):
-            m = _RESOLVED_PREFIX.match(compiled.param.expression or "")
-            if m is None:
-                continue
-            for ref in compile_path(m[1], rtype).fn([resource], _Env(resource, {}, self.base_url)):
+        prefixes = {m[1] for c in self.plan(rtype) for part in split_union(c.param.expression or "")
+                    if (m := _RESOLVED_PREFIX.match(part))}
+        for prefix in sorted(prefixes):
+            for ref in compile_path(prefix, rtype).fn([resource], _Env(resource, {}, self.base_url)):
                 parsed = parse_reference(ref.get("reference", "") if isinstance(ref, dict) else "", self.base_url)
                 if parsed and parsed.target_id and (key := f"{parsed.target_type}/{parsed.target_id}") not in wanted:
                     wanted.append(key)

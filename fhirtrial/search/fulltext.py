@@ -22,25 +22,28 @@ def narrative_text(resource: dict[str, Any]) -> str:
 def content_text(resource: dict[str, Any]) -> str:
     """Every string value of the resource (narrative included, as text), one per line."""
     parts: list[str] = []
-    _collect(resource, parts)
+    append = parts.append
+    # An explicit stack: this runs on every write, and recursion costs a call per element.
+    stack: list[Any] = [resource]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value = pop()
+        if type(value) is dict:
+            for key, item in value.items():
+                kind = type(item)
+                if kind is str:
+                    if key not in _SKIPPED_KEYS:
+                        append(item)
+                elif (kind is dict or kind is list) and key != "text":
+                    push(item)
+        else:
+            for item in value:
+                kind = type(item)
+                if kind is str:
+                    append(item)
+                elif kind is dict or kind is list:
+                    push(item)
     narrative = narrative_text(resource)
     if narrative:
-        parts.append(narrative)
+        append(narrative)
     return "\n".join(parts)
-
-
-def _collect(value: Any, parts: list[str]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in _SKIPPED_KEYS:
-                continue
-            if type(item) is str:
-                parts.append(item)
-            elif isinstance(item, (dict, list)):
-                _collect(item, parts)
-    elif isinstance(value, list):
-        for item in value:
-            if type(item) is str:
-                parts.append(item)
-            elif isinstance(item, (dict, list)):
-                _collect(item, parts)

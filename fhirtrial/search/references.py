@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fhirtrial.resources import ID_PATTERN
 
@@ -20,6 +21,7 @@ class ParsedReference:
     url: str | None
 
 
+@lru_cache(maxsize=65536)  # the same sites and sponsors are referenced by many studies
 def parse_reference(text: str, base_url: str | None = None) -> ParsedReference | None:
     """``Type/id``, ``Type/id/_history/n``, absolute URLs (local when on ``base_url``), canonicals; None for ``#x``."""
     if not text or text.startswith("#"):

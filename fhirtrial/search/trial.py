@@ -1,29 +1,33 @@
-"""Conventions the trial parameters assume of the CT.gov mapping (https://hl7.org/fhir/R4/researchstudy.html).
+"""What the trial parameters read from the CT.gov mapping (mappings/README.md; https://hl7.org/fhir/R4/researchstudy.html).
 
-The mapping (fhirtrial/mapping, not yet written) is expected to produce exactly these; the expressions in
-definitions/trial-search-parameters.json read them.
+The expressions live in definitions/trial-search-parameters.json; these constants name the same things for code
+and tests, and the one rule FHIRPath cannot say: a study for all sexes matches either sex.
 """
 from __future__ import annotations
 
 from fhirtrial.canonical import CODESYSTEM_BASE, EXTENSION_BASE
 from fhirtrial.search.index import ResourceIndex, TokenEntry
 
-# Group.characteristic.code for the eligibility criteria the trial parameters search.
-ELIGIBILITY_SYSTEM = f"{CODESYSTEM_BASE}/eligibility"  # codes: age, sex, healthy-volunteers
-# ResearchStudy extensions (value[x] in parentheses).
-OVERALL_STATUS_EXTENSION = f"{EXTENSION_BASE}/overall-status"  # CT.gov overallStatus (valueCode or valueCoding)
-STUDY_DESIGN_EXTENSION = f"{EXTENSION_BASE}/study-design"  # (valueCodeableConcept), repeated per classifier
-INTERVENTION_EXTENSION = f"{EXTENSION_BASE}/intervention"  # (valueCodeableConcept), besides ResearchStudy.focus
-INTERVENTION_TYPE_EXTENSION = f"{EXTENSION_BASE}/intervention-type"  # CT.gov InterventionType (valueCode/Coding)
-ELIGIBILITY_CRITERIA_EXTENSION = f"{EXTENSION_BASE}/eligibility-criteria"  # on Group (valueMarkdown/valueString)
+SNOMED = "http://snomed.info/sct"
+AGE_CODE = "397669002"  # Group.characteristic.code for the age range (valueRange in UCUM a/mo/wk/d/h/min)
+SEX_CODE = "263495000"  # ... for sex (valueCodeableConcept: administrative-gender and/or ctgov-sex)
+ELIGIBILITY_SYSTEM = f"{CODESYSTEM_BASE}/ctgov-eligibility"  # healthy-volunteer: valueBoolean true, exclude = !accepts
+OVERALL_STATUS_EXTENSION = f"{EXTENSION_BASE}/overall-status"  # ResearchStudy, valueCoding ctgov-status
+ELIGIBILITY_CRITERIA_EXTENSION = f"{EXTENSION_BASE}/eligibility-criteria"  # Group, the criteria free text
+INTERVENTION_TYPE_SYSTEM = f"{CODESYSTEM_BASE}/ctgov-intervention-type"  # PlanDefinition.action[.action].code
+CTGOV_SEX_SYSTEM = f"{CODESYSTEM_BASE}/ctgov-sex"
 
 GENDER_SYSTEM = "http://hl7.org/fhir/administrative-gender"
-# A study open to all sexes must match `eligible-sex=female` and `=male`: index it under both.
-ALL_SEXES = frozenset({"all", "ALL"})
+ALL_SEXES = frozenset({"ALL", "all"})
 EXPANDED_SEXES = ("female", "male")
 
 
 def expand_all_sexes(out: ResourceIndex, param: str = "eligible-sex") -> None:
-    extra = [TokenEntry(param, t.system or GENDER_SYSTEM, sex, t.text)
-             for t in out.tokens if t.param == param and t.code in ALL_SEXES for sex in EXPANDED_SEXES]
-    out.tokens.extend(e for e in extra if e not in out.tokens)
+    """Index an all-sexes study under administrative-gender female and male too, so `eligible-sex=female`
+    is one token match in SQL rather than an OR over "all"."""
+    if not any(t.param == param and t.code in ALL_SEXES for t in out.tokens):
+        return
+    for sex in EXPANDED_SEXES:
+        entry = TokenEntry(param, GENDER_SYSTEM, sex, sex)
+        if entry not in out.tokens:
+            out.tokens.append(entry)

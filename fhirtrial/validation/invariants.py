@@ -4,7 +4,9 @@ Each expression is compiled once with fhirpathpy. For speed, an invariant is onl
 has one of the properties the expression names, when it holds on an empty element anyway: an expression that
 reads only those properties gives the same answer on both. Expressions that can see more (root-level function
 calls, ``$this``, ``%`` variables) are always evaluated. Skipped invariants are listed in
-definitions/invariants-r4.json ("skipped") with the reason; ele-1 is checked natively in traversal.py.
+definitions/invariants-r4.json ("skipped") with the reason; ele-1 is checked natively in traversal.py and
+ref-1 in references.py. Expressions that only test which properties exist (e.g. ext-1) are cached per set of
+present properties.
 """
 from __future__ import annotations
 
@@ -22,7 +24,12 @@ from .traversal import Node
 log = logging.getLogger(__name__)
 
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'")
-_IDENT = re.compile(r"`[^`]*`|[A-Za-z_][A-Za-z0-9_]*")
+# Names read from the element itself: identifiers not reached through a dot.
+_ROOT_IDENT = re.compile(r"(?<![.\w`$%])(`[^`]*`|[A-Za-z_][A-Za-z0-9_]*)")
+# Expressions made only of ``name.exists()`` / ``name.empty()`` and boolean logic depend only on which
+# properties are present, so their result can be cached per set of present properties (e.g. ext-1).
+_PRESENCE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.(?:exists|empty)\(\)")
+_LOGIC = re.compile(r"^(?:\s|[()]|and|or|xor|implies|not\(\)|\.|!=|=)*$")
 # A function called on the element itself, or variables: the expression may see properties it does not name.
 _OPAQUE = re.compile(r"(?<![.\w])[A-Za-z]+\(|\$this|%(?!ucum\b)")
 # Types fhirpathpy's R4 model knows under another name.
@@ -30,7 +37,7 @@ _MODEL_PATH = {"SimpleQuantity": "Quantity", "MoneyQuantity": "Quantity"}
 _PROFILE_BASE = {"SimpleQuantity": "Quantity", "MoneyQuantity": "Quantity"}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Invariant:
     """One compiled constraint as it applies to one element type."""
 
@@ -39,10 +46,21 @@ class Invariant:
     expression: str
     fn: Compiled
     trigger: frozenset[str] | None  # evaluate only when the element has one of these; None: always
+    by_presence: dict[frozenset[str], bool] | None  # cached results of presence-only expressions
 
     def failed(self, data: dict[str, Any], model_path: str, variables: dict[str, Any]) -> bool:
-        if self.trigger is not None and self.trigger.isdisjoint(data):
+        trigger = self.trigger
+        if self.by_presence is not None and trigger is not None:
+            present = trigger.intersection(data)
+            known = self.by_presence.get(present)
+            if known is None:
+                known = self.by_presence[present] = self._evaluate(data, model_path, variables)
+            return known
+        if trigger is not None and trigger.isdisjoint(data):
             return False
+        return self._evaluate(data, model_path, variables)
+
+    def _evaluate(self, data: dict[str, Any], model_path: str, variables: dict[str, Any]) -> bool:
         try:
             return not passes(self.fn(node(data, model_path), variables))
         except Exception:  # noqa: BLE001 - an engine failure must not reject the resource
@@ -50,23 +68,28 @@ class Invariant:
             return False
 
 
-def _trigger(tables: Tables, type_key: str, expression: str, fn: Compiled) -> frozenset[str] | None:
+def _compile(tables: Tables, type_key: str, c: dict[str, str]) -> Invariant:
+    expression = c["expression"]
+    fn = compile_expression(expression)
     bare = _STRING.sub("''", expression)
-    if _OPAQUE.search(bare):
-        return None
-    model_path = _MODEL_PATH.get(type_key, type_key)
-    try:
-        if not passes(fn(node({}, model_path), {"resource": {}, "rootResource": {}})):
-            return None  # fails when empty: it must run on every element
-    except Exception:  # noqa: BLE001
-        return None
-    names = {m.strip("`") for m in _IDENT.findall(bare)}
-    keys = set()
+    opaque = bool(_OPAQUE.search(bare))
+    names = {m.strip("`") for m in _ROOT_IDENT.findall(bare)}
+    keys: set[str] = set()
     for json_name, child in tables.types.get(type_key, {}).items():
         base = child.path.rsplit(".", 1)[-1].removesuffix("[x]")
         if base in names or json_name in names:
             keys.update((json_name, f"_{json_name}"))
-    return frozenset(keys)
+    trigger: frozenset[str] | None = None if opaque else frozenset(keys)
+    presence_only = not opaque and bool(_LOGIC.match(_PRESENCE.sub("", bare)))
+    if trigger is not None and not presence_only:
+        try:
+            holds_when_empty = passes(fn(node({}, _MODEL_PATH.get(type_key, type_key)),
+                                         {"resource": {}, "rootResource": {}}))
+        except Exception:  # noqa: BLE001
+            holds_when_empty = False
+        if not holds_when_empty:
+            trigger = None  # it fails on an empty element: it must run on every element
+    return Invariant(c["key"], c["human"], expression, fn, trigger, {} if presence_only else None)
 
 
 @lru_cache(maxsize=None)
@@ -78,9 +101,7 @@ def invariants_for(tables: Tables, type_key: str, path: str) -> tuple[Invariant,
         for c in tables.invariants.get(owner or "", ()):
             if c["key"] in out:
                 continue
-            fn = compile_expression(c["expression"])
-            out[c["key"]] = Invariant(c["key"], c["human"], c["expression"], fn,
-                                      _trigger(tables, type_key, c["expression"], fn))
+            out[c["key"]] = _compile(tables, type_key, c)
     return tuple(out.values())
 
 

@@ -1,13 +1,14 @@
 """Format of ``Reference.reference``, https://hl7.org/fhir/R4/references.html#literal.
 
 Accepted: ``Type/id``, ``Type/id/_history/vid``, absolute URLs, ``urn:uuid:``, ``urn:oid:`` and ``#id``
-(contained; ref-1 checks the target exists). The Type must be a FHIR R4 resource type.
+(contained: ref-1, checked here, requires that id among the root resource's ``contained``). The Type must
+be a FHIR R4 resource type.
 """
 from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..errors import Issue
 from .tables import Tables
@@ -27,33 +28,52 @@ def _resource_types(tables: Tables) -> frozenset[str]:
     return tables.codes(RESOURCE_TYPES_VS) - {"Resource", "DomainResource"}
 
 
+@lru_cache(maxsize=8192)  # the same targets (sponsor, sites) recur across a study's resources
 def reference_problem(tables: Tables, reference: str) -> str | None:
     """Why ``reference`` is not a valid literal reference, or None when it is."""
+    match = _RELATIVE.match(reference)
+    if match is not None:
+        if match.group(1) not in _resource_types(tables):
+            return f"'{match.group(1)}' is not a FHIR R4 resource type"
+        return None
     if _CONTAINED.match(reference) or _UUID.match(reference) or _OID.match(reference):
         return None
     if reference.startswith("urn:"):
         return "urn references must be urn:uuid:<uuid> or urn:oid:<oid>"
     if _ABSOLUTE.match(reference):
         return None
-    match = _RELATIVE.match(reference)
-    if match is None:
-        return "expected Type/id, Type/id/_history/version, an absolute URL, urn:uuid:, urn:oid: or #contained-id"
-    if match.group(1) not in _resource_types(tables):
-        return f"'{match.group(1)}' is not a FHIR R4 resource type"
-    return None
+    return "expected Type/id, Type/id/_history/version, an absolute URL, urn:uuid:, urn:oid: or #contained-id"
 
 
-def check_references(tables: Tables, nodes: Iterable[Node]) -> list[Issue]:
-    """One issue per Reference whose ``reference`` is malformed."""
+def _contained_ids(resource: dict[str, Any]) -> set[str]:
+    contained = resource.get("contained")
+    if not isinstance(contained, list):
+        return set()
+    return {c["id"] for c in contained if isinstance(c, dict) and isinstance(c.get("id"), str)}
+
+
+def _ref1(where: str, value: str) -> Issue:
+    return Issue("error", "invariant", f"Constraint failed: ref-1: SHALL have a contained resource if a local "
+                 f"reference is provided (no contained resource has id '{value[1:]}')", (where,))
+
+
+def check_references(tables: Tables, nodes: Iterable[Node], resource: dict[str, Any]) -> list[Issue]:
+    """One issue per Reference whose ``reference`` is malformed or names a missing contained resource."""
     issues: list[Issue] = []
+    contained: set[str] | None = None
     for n in nodes:
         if n.type != "Reference":
             continue
         value = n.data.get("reference")
         if not isinstance(value, str):
             continue
+        where = f"{n.expression}.reference"
+        if len(value) > 1 and value[0] == "#":
+            contained = _contained_ids(resource) if contained is None else contained
+            if value[1:] not in contained:
+                issues.append(_ref1(where, value))
+            continue
         problem = reference_problem(tables, value)
         if problem is not None:
-            where = f"{n.expression}.reference"
             issues.append(Issue("error", "value", f"Invalid reference '{value}' at '{where}': {problem}", (where,)))
     return issues

@@ -22,6 +22,7 @@ class Child:
     path: str
     type: str
     many: bool
+    complex: bool  # has children to walk (datatype, backbone element, or a contained Resource)
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: hashed by identity, so per-table caches work
@@ -59,7 +60,9 @@ def load_tables() -> Tables:
     elements = _read("elements-r4.json")
     bindings = _read("required-bindings-r4.json")
     invariants = _read("invariants-r4.json")
-    types = {key: {name: Child(name, *spec[:2], bool(spec[2])) for name, spec in children.items()}
+    known = elements["types"].keys() | {"Resource"}
+    types = {key: {name: Child(name, spec[0], spec[1], bool(spec[2]), spec[1] in known)
+                   for name, spec in children.items()}
              for key, children in elements["types"].items()}
     value_sets = {url: {system: frozenset(codes) for system, codes in systems.items()}
                   for url, systems in bindings["valueSets"].items()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..errors import Issue
-from .tables import Tables
+from .tables import Child, Tables
 
 
 class Node(NamedTuple):
@@ -39,44 +39,47 @@ class Walk:
             self._complex(resource, rtype, rtype, rtype)
 
     def _complex(self, data: dict[str, Any], type_key: str, path: str, expression: str) -> None:
-        if not any(k != "id" for k in data):
+        if len(data) < 2 and (not data or "id" in data):  # only an id, or nothing
             self.issues.append(_empty_element(expression))
             return
         self.nodes.append(Node(data, type_key, path, expression))
         children = self.tables.types[type_key]
         for name, value in data.items():
-            child = children.get(name[1:] if name[0] == "_" else name)
+            twin = name[0] == "_"  # the id/extension half of a primitive: an Element
+            child = children.get(name[1:] if twin else name)
             if child is None:
                 continue  # unknown elements are the structure check's business
+            if value is None:
+                self._null(f"{expression}.{name}")
+            elif isinstance(value, list):
+                self._list(value, child, name, expression, data, twin)
+            elif isinstance(value, dict) and (twin or child.complex):
+                self._child(value, "Element" if twin else child.type, child.path, f"{expression}.{name}")
+
+    def _list(self, value: list[Any], child: Child, name: str, expression: str, parent: dict[str, Any],
+              twin: bool) -> None:
+        if not value:
             where = f"{expression}.{name}"
-            if name[0] == "_":  # the id/extension half of a primitive: typed Element
-                self._values(value, "Element", child.path, where, primitive_twin=True)
-            else:
-                self._values(value, child.type, child.path, where, primitive_twin=f"_{name}" in data)
+            self.issues.append(Issue("error", "structure", f"'{where}' is an empty array: FHIR JSON omits empty "
+                                     "arrays", (where,)))
+            return
+        # null items only keep a primitive array aligned with its _name twin
+        aligned = twin or (not child.complex and f"_{name}" in parent)
+        for i, item in enumerate(value):
+            if item is None:
+                if not aligned:
+                    self._null(f"{expression}.{name}[{i}]")
+            elif isinstance(item, dict) and (twin or child.complex):
+                self._child(item, "Element" if twin else child.type, child.path, f"{expression}.{name}[{i}]")
 
-    def _values(self, value: Any, type_key: str, path: str, expression: str, primitive_twin: bool) -> None:
-        if value is None:
-            self.issues.append(Issue("error", "structure", f"'{expression}' is null: absent elements are omitted "
-                                     "in FHIR JSON", (expression,)))
-        elif isinstance(value, list):
-            if not value:
-                self.issues.append(Issue("error", "structure", f"'{expression}' is an empty array: FHIR JSON "
-                                         "omits empty arrays", (expression,)))
-            for i, item in enumerate(value):
-                # null items keep a primitive array aligned with its _name twin
-                if item is None and primitive_twin:
-                    continue
-                self._one(item, type_key, path, f"{expression}[{i}]")
+    def _null(self, where: str) -> None:
+        self.issues.append(Issue("error", "structure", f"'{where}' is null: absent elements are omitted in FHIR "
+                                 "JSON", (where,)))
+
+    def _child(self, value: dict[str, Any], type_key: str, path: str, expression: str) -> None:
+        if type_key == "Resource":  # contained: walked as its own type when served
+            rtype = value.get("resourceType")
+            if isinstance(rtype, str) and rtype in self.tables.types:
+                self._complex(value, rtype, rtype, expression)
         else:
-            self._one(value, type_key, path, expression)
-
-    def _one(self, value: Any, type_key: str, path: str, expression: str) -> None:
-        if value is None:
-            self.issues.append(Issue("error", "structure", f"'{expression}' is null", (expression,)))
-        elif isinstance(value, dict):
-            if type_key == "Resource":
-                rtype = value.get("resourceType")
-                if isinstance(rtype, str) and rtype in self.tables.types:
-                    self._complex(value, rtype, rtype, expression)
-            elif type_key in self.tables.types:
-                self._complex(value, type_key, path, expression)
+            self._complex(value, type_key, path, expression)

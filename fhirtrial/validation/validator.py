@@ -110,5 +110,5 @@ def validate_content(resource: dict[str, Any]) -> list[Issue]:
     """The checks beyond structure: JSON shape and ele-1, required bindings, references, invariants."""
     tables = load_tables()
     walk = Walk(tables, resource)
-    return walk.issues + check_bindings(tables, walk.nodes) + check_references(tables, walk.nodes) + \
+    return walk.issues + check_bindings(tables, walk.nodes) + check_references(tables, walk.nodes, resource) + \
         check_invariants(tables, walk.nodes, resource)

@@ -211,3 +211,15 @@ def test_shared_resources_have_content_ids() -> None:
                 key = (res["resourceType"], res["id"])
                 body = orjson.dumps(res)
                 assert seen.setdefault(key, body) == body  # one id, one content, across studies
+
+
+def test_full_url_is_rfc4122_uuid5() -> None:
+    import uuid
+
+    from fhirtrial.canonical import CANONICAL_BASE
+    from fhirtrial.mapping.ids import full_url
+
+    namespace = uuid.uuid5(uuid.NAMESPACE_URL, CANONICAL_BASE)
+    for name in ("ResearchStudy/NCT01297972", "Location/loc-0123", "Organization/org-é"):
+        rtype, rid = name.split("/")
+        assert full_url(rtype, rid) == f"urn:uuid:{uuid.uuid5(namespace, name)}"

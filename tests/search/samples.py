@@ -1,110 +1,31 @@
-"""Small FHIR R4 resources for search tests: hand-made ones, and test-only conversions of the real CT.gov records.
-
-The conversion follows the conventions of fhirtrial/search/trial.py; it is not the project's mapping.
-"""
+"""FHIR R4 resources for search tests: hand-made ones, and the real CT.gov records through the project's mapping."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
-from fhirtrial.search.trial import (ELIGIBILITY_CRITERIA_EXTENSION, ELIGIBILITY_SYSTEM, GENDER_SYSTEM,
-                                    INTERVENTION_TYPE_EXTENSION, OVERALL_STATUS_EXTENSION, STUDY_DESIGN_EXTENSION)
-
 CTGOV_DIR = Path("/work/shared/data/ctgov")
-CTGOV_STATUS = {"RECRUITING": "active", "NOT_YET_RECRUITING": "approved", "ACTIVE_NOT_RECRUITING": "closed-to-accrual",
-                "COMPLETED": "completed", "TERMINATED": "administratively-completed", "WITHDRAWN": "withdrawn",
-                "SUSPENDED": "temporarily-closed-to-accrual", "ENROLLING_BY_INVITATION": "active"}
-UNIT = {"Year": "a", "Years": "a", "Month": "mo", "Months": "mo", "Week": "wk", "Weeks": "wk", "Day": "d", "Days": "d"}
-
-
-def _age(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    number, unit = text.split()
-    return {"value": float(number) if "." in number else int(number), "unit": unit.lower(),
-            "system": "http://unitsofmeasure.org", "code": UNIT.get(unit, "a")}
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text)[:50].strip("-") or "x"
 
 
 def ctgov_resources(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """ResearchStudy, its Group, sponsor Organization, PlanDefinition, Locations, Practitioners."""
-    p = record["protocolSection"]
-    nct = p["identificationModule"]["nctId"]
-    status = p.get("statusModule", {})
-    design = p.get("designModule", {})
-    elig = p.get("eligibilityModule", {})
-    arms = p.get("armsInterventionsModule", {})
-    contacts = p.get("contactsLocationsModule", {})
-    sponsor = p.get("sponsorCollaboratorsModule", {}).get("leadSponsor", {})
-    org = {"resourceType": "Organization", "id": f"{nct}-sponsor", "active": True, "name": sponsor.get("name", "?"),
-           "type": [{"coding": [{"system": "https://clinicaltrials.gov/agency-class", "code": sponsor.get("class", "OTHER")}]}]}
-    chars = []
-    age = {k: v for k, v in (("low", _age(elig.get("minimumAge"))), ("high", _age(elig.get("maximumAge")))) if v}
-    if age:
-        chars.append({"code": {"coding": [{"system": ELIGIBILITY_SYSTEM, "code": "age"}]}, "valueRange": age,
-                      "exclude": False})
-    if elig.get("sex"):
-        chars.append({"code": {"coding": [{"system": ELIGIBILITY_SYSTEM, "code": "sex"}]}, "valueCodeableConcept": {
-            "coding": [{"system": GENDER_SYSTEM, "code": elig["sex"].lower()}]}, "exclude": False})
-    if "healthyVolunteers" in elig:
-        chars.append({"code": {"coding": [{"system": ELIGIBILITY_SYSTEM, "code": "healthy-volunteers"}]},
-                      "valueBoolean": elig["healthyVolunteers"], "exclude": False})
-    group = {"resourceType": "Group", "id": f"{nct}-eligibility", "type": "person", "actual": False,
-             "characteristic": chars,
-             "extension": [{"url": ELIGIBILITY_CRITERIA_EXTENSION, "valueMarkdown": elig.get("eligibilityCriteria", "")}]}
-    locations = []
-    for i, loc in enumerate(contacts.get("locations", [])[:20]):
-        location = {"resourceType": "Location", "id": f"{nct}-site-{i}", "status": "active",
-                    "name": loc.get("facility", "?"),
-                    "address": {k: v for k, v in (("city", loc.get("city")), ("state", loc.get("state")),
-                                                  ("postalCode", loc.get("zip")), ("country", loc.get("country"))) if v}}
-        if loc.get("geoPoint"):
-            location["position"] = {"latitude": loc["geoPoint"]["lat"], "longitude": loc["geoPoint"]["lon"]}
-        locations.append(location)
-    people = [{"resourceType": "Practitioner", "id": f"{nct}-pi-{i}", "active": True,
-               "name": [{"text": o["name"], "family": o["name"].split(",")[0].split()[-1]}]}
-              for i, o in enumerate(contacts.get("overallOfficials", [])[:3]) if o.get("name")]
-    plan = {"resourceType": "PlanDefinition", "id": f"{nct}-protocol", "status": "active", "title": p[
-        "identificationModule"].get("briefTitle", ""), "type": {"text": "protocol"},
-            "action": [{"title": a.get("label", ""), "description": a.get("description", "")}
-                       for a in arms.get("armGroups", [])]}
-    study = {
-        "resourceType": "ResearchStudy", "id": nct,
-        "meta": {"lastUpdated": "2024-01-02T03:04:05Z", "tag": [{"system": "https://fhirtrial.org/tags", "code": "ctgov"}]},
-        "text": {"status": "generated", "div": f"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{nct}</p></div>"},
-        "extension": [{"url": OVERALL_STATUS_EXTENSION, "valueCode": status.get("overallStatus", "UNKNOWN")}]
-        + [{"url": STUDY_DESIGN_EXTENSION, "valueCodeableConcept": {"coding": [
-            {"system": "https://clinicaltrials.gov/study-type", "code": design.get("studyType", "OTHER")}]}}]
-        + [{"url": INTERVENTION_TYPE_EXTENSION, "valueCode": i["type"]} for i in arms.get("interventions", [])],
-        "identifier": [{"system": "https://clinicaltrials.gov", "value": nct, "type": {"coding": [
-            {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "RI"}], "text": "Registry"}}],
-        "title": p["identificationModule"].get("officialTitle") or p["identificationModule"].get("briefTitle", nct),
-        "protocol": [{"reference": f"PlanDefinition/{plan['id']}"}],
-        "status": CTGOV_STATUS.get(status.get("overallStatus", "UNKNOWN"), "active"),
-        "phase": {"coding": [{"system": "https://clinicaltrials.gov/phase", "code": ph} for ph in design.get("phases", [])]},
-        "condition": [{"text": c} for c in p.get("conditionsModule", {}).get("conditions", [])],
-        "focus": [{"text": i["name"]} for i in arms.get("interventions", [])],
-        "keyword": [{"text": k} for k in p.get("conditionsModule", {}).get("keywords", [])],
-        "description": p.get("descriptionModule", {}).get("briefSummary", ""),
-        "enrollment": [{"reference": f"Group/{group['id']}"}],
-        "period": {k: v for k, v in (("start", status.get("startDateStruct", {}).get("date")),
-                                     ("end", status.get("completionDateStruct", {}).get("date"))) if v},
-        "sponsor": {"reference": f"Organization/{org['id']}", "display": org["name"]},
-        "principalInvestigator": {"reference": f"Practitioner/{people[0]['id']}"} if people else None,
-        "site": [{"reference": f"Location/{loc['id']}"} for loc in locations],
-        "arm": [{"name": a.get("label", "?"), "type": {"text": a.get("type", "")}} for a in arms.get("armGroups", [])],
-    }
-    study = {k: v for k, v in study.items() if v not in (None, [], {}, "")}
-    return [study, group, org, plan, *locations, *people]
+    """The project's mapping of one CT.gov record: ResearchStudy, PlanDefinition, Group, shared resources."""
+    from fhirtrial.mapping import map_study
+
+    return map_study(record).resources
 
 
 def ctgov_records() -> list[dict[str, Any]]:
     return [json.loads(f.read_text()) for f in sorted(CTGOV_DIR.glob("NCT*.json"))]
+
+
+def ctgov_all() -> list[dict[str, Any]]:
+    """Every resource of every record, shared ones once."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in ctgov_records():
+        for r in ctgov_resources(record):
+            seen.setdefault((r["resourceType"], r["id"]), r)
+    return list(seen.values())
 
 
 def related_for(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

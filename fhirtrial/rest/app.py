@@ -1,10 +1,12 @@
 """The ASGI application: FastAPI app factory, https://hl7.org/fhir/R4/http.html."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from .. import __version__
@@ -19,6 +21,18 @@ def _open_default_repository(settings: Settings) -> Repository:
     from ..store.sql import open_repository
 
     return open_repository(settings.database_url)
+
+
+def operation_routers() -> list[APIRouter]:
+    """Every module in rest/operations/ that defines ``router`` (one operation per file)."""
+    from . import operations
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(operations.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{operations.__name__}.{info.name}")
+        if isinstance(getattr(module, "router", None), APIRouter):
+            found.append(module.router)
+    return found
 
 
 def create_app(settings: Settings | None = None, repo: Repository | None = None) -> FastAPI:
@@ -47,6 +61,9 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
                        expose_headers=["ETag", "Location", "Content-Location", "Last-Modified"])
     prefix = settings.base_path.rstrip("/")
     app.add_middleware(ReadFastPath, owner=app, prefix=prefix)
+    # Operations ($validate, $everything, $export, ...) first: their paths would otherwise match /{type}/{id}.
+    for router in operation_routers():
+        app.include_router(router, prefix=prefix)
     for module in (system, history, type_level, instance):
         app.include_router(module.router, prefix=prefix)
     return app

@@ -148,8 +148,9 @@ class FhirPathIndexer:
                     adder(scratch, comp_param.code, v)
                 rows = getattr(scratch, _ROWS[comp_param.type])
                 per_component.append([e for e in rows if e.param == comp_param.code])
-            for combo in product(*per_component):
-                out.composites.append(CompositeEntry(compiled.param.code, tuple(combo)))
+            else:
+                for combo in product(*per_component):
+                    out.composites.append(CompositeEntry(compiled.param.code, tuple(combo)))
 
     def references_to_resolve(self, resource: dict[str, Any]) -> list[str]:
         """Local "Type/id" references whose targets the caller should pass as ``related``."""

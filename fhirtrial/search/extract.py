@@ -16,7 +16,6 @@ from typing import Any, Callable, Mapping
 from fhirtrial.search.convert import ADDERS, add_number, add_reference
 from fhirtrial.search.fallback import compile_fallback
 from fhirtrial.search.fhirpath_compile import Env, Unsupported, compile_path
-from fhirtrial.search.fhirpath_syntax import parse
 from fhirtrial.search.fulltext import content_text, narrative_text
 from fhirtrial.search.generate import split_union
 from fhirtrial.search.index import CompositeEntry, ResourceIndex
@@ -166,4 +165,4 @@ class FhirPathIndexer:
         return wanted
 
 
-__all__ = ["FhirPathIndexer", "CompiledParam", "compile_expression", "parse"]
+__all__ = ["CompiledParam", "FhirPathIndexer", "compile_expression"]

@@ -15,7 +15,8 @@ import fhirpathpy
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
-from fhirtrial.search.fhirpath_compile import Env, reference_type
+from fhirtrial.search.fhirpath_compile import Env
+from fhirtrial.search.fhirpath_types import reference_type
 
 _ENV: ContextVar[Env | None] = ContextVar("fhirtrial_fhirpath_env", default=None)
 

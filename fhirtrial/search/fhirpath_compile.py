@@ -6,25 +6,14 @@ time; what cannot be typed statically raises ``Unsupported`` and the caller uses
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-from fhirpathpy.models import models
-
 from fhirtrial.search.fhirpath_syntax import Binary, Call, Literal, Member, Node, This, TypeOp, Unsupported, parse
+from fhirtrial.search.fhirpath_types import (PRIMITIVES, choice_key, element_type, fhir_type, is_resource_type,
+                                              is_subtype, reference_type)
 
-_MODEL = models["r4"]
-_PATH_TYPE: dict[str, str] = _MODEL["path2Type"]
-_CHOICES: dict[str, list[str]] = _MODEL["choiceTypePaths"]
-_ELSEWHERE: dict[str, str] = _MODEL["pathsDefinedElsewhere"]
-_PARENT: dict[str, str] = _MODEL["type2Parent"]
-_BACKBONES = frozenset(p.rsplit(".", 1)[0] for p in _PATH_TYPE)
-PRIMITIVES = frozenset({"boolean", "integer", "string", "decimal", "uri", "url", "canonical", "base64Binary",
-                        "instant", "date", "dateTime", "time", "code", "oid", "id", "markdown", "unsignedInt",
-                        "positiveInt", "uuid"})
-_PRIMITIVE_BY_LOWER = {p.lower(): p for p in PRIMITIVES}
-_REFERENCE_TYPE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[^/]+)?$")
+__all__ = ["Compiled", "Env", "Fn", "Unsupported", "compile_path", "reference_type"]
 
 
 class Env(Protocol):
@@ -38,52 +27,11 @@ class Env(Protocol):
 Fn = Callable[[list[Any], Env], list[Any]]
 
 
-def fhir_type(name: str) -> str:
-    """FHIR spelling of a type name: choice suffixes and FHIR.x/System.x qualifiers normalised."""
-    name = name.rsplit(".", 1)[-1]
-    return _PRIMITIVE_BY_LOWER.get(name.lower(), name)
-
-
-def is_resource_type(name: str | None) -> bool:
-    while name is not None:
-        if name in ("Resource", "DomainResource"):
-            return True
-        name = _PARENT.get(name)
-    return False
-
-
-def _is_subtype(actual: str, wanted: str) -> bool:
-    name: str | None = actual
-    while name is not None:
-        if name == wanted:
-            return True
-        name = _PARENT.get(name)
-    return False
-
-
-def reference_type(reference: Any) -> str | None:
-    """The resource type a Reference points at, from its literal reference or explicit type."""
-    if not isinstance(reference, dict):
-        return None
-    text = reference.get("reference")
-    if isinstance(text, str) and (m := _REFERENCE_TYPE.search(text)):
-        return m[1]
-    explicit = reference.get("type")
-    return explicit if isinstance(explicit, str) else None
-
-
 @dataclass(frozen=True, slots=True)
 class Compiled:
     fn: Fn
     type: str | None  # static FHIR type or backbone path; None when unknown or mixed
     choice: tuple[Fn, str, tuple[str, ...]] | None = None  # focus, element name, allowed types
-
-
-def _extend(out: list[Any], value: Any) -> None:
-    if type(value) is list:
-        out.extend(v for v in value if v is not None)
-    elif value is not None:
-        out.append(value)
 
 
 def _member_fn(focus: Fn, name: str) -> Fn:
@@ -106,54 +54,29 @@ def _keys_fn(focus: Fn, keys: tuple[str, ...]) -> Fn:
             if type(v) is dict:
                 for key in keys:
                     if (x := v.get(key)) is not None:
-                        _extend(out, x)
+                        if type(x) is list:
+                            out.extend(x)
+                        else:
+                            out.append(x)
         return out
     return choice
-
-
-def _element_type(path: str | None, name: str) -> tuple[str | None, tuple[str, ...] | None]:
-    """(static type, choice types) of ``path.name``."""
-    if path is None:
-        return None, None
-    candidates = [f"{path}.{name}"]
-    if is_resource_type(path):
-        candidates += [f"DomainResource.{name}", f"Resource.{name}"]
-    for full in candidates:
-        if full in _CHOICES:
-            return None, tuple(_CHOICES[full])
-        if full in _ELSEWHERE:
-            return _ELSEWHERE[full], None
-        if full in _PATH_TYPE:
-            return fhir_type(_PATH_TYPE[full]), None
-        if full in _BACKBONES:
-            return full, None
-    for parent in (_PARENT.get(path), "Element"):
-        if parent and parent != path and not is_resource_type(path):
-            found = _element_type(parent, name)
-            if found != (None, None):
-                return found
-    return None, None
-
-
-def _choice_key(name: str, type_name: str) -> str:
-    return name + type_name[0].upper() + type_name[1:]
 
 
 def _type_filter(c: Compiled, wanted: str) -> Compiled:
     wanted = fhir_type(wanted)
     if c.choice is not None:
         focus, name, types = c.choice
-        keys = tuple(_choice_key(name, t) for t in types if _is_subtype(fhir_type(t), wanted))
+        keys = tuple(choice_key(name, t) for t in types if is_subtype(fhir_type(t), wanted))
         return Compiled(_keys_fn(focus, keys), wanted)
     if is_resource_type(c.type):
         fn = c.fn
 
         def of_resource(items: list[Any], env: Env) -> list[Any]:
-            return [v for v in fn(items, env) if type(v) is dict and _is_subtype(v.get("resourceType", ""), wanted)]
+            return [v for v in fn(items, env) if type(v) is dict and is_subtype(v.get("resourceType", ""), wanted)]
         return Compiled(of_resource, wanted)
     if c.type is None:
         raise Unsupported("type filter on an untyped collection")
-    if _is_subtype(c.type, wanted) or (c.type == "string" and wanted in PRIMITIVES):
+    if is_subtype(c.type, wanted) or (c.type == "string" and wanted in PRIMITIVES):
         return Compiled(c.fn, c.type)
     return Compiled(lambda items, env: [], wanted)
 
@@ -163,11 +86,11 @@ def _type_test(c: Compiled, wanted: str) -> Compiled:
     fn = c.fn
     if isinstance(c.type, str) and c.type == "Resource":
         def is_resource(items: list[Any], env: Env) -> list[Any]:
-            return [_is_subtype(v.get("resourceType", ""), wanted) for v in fn(items, env) if type(v) is dict][:1]
+            return [is_subtype(v.get("resourceType", ""), wanted) for v in fn(items, env) if type(v) is dict][:1]
         return Compiled(is_resource, "boolean")
     if c.type is None or c.choice is not None:
         raise Unsupported("type test on an untyped collection")
-    result = _is_subtype(c.type, wanted)
+    result = is_subtype(c.type, wanted)
     return Compiled(lambda items, env: [result] if fn(items, env) else [], "boolean")
 
 
@@ -256,7 +179,7 @@ def _predicate(node: Node, ctx: str | None) -> Callable[[Any], bool] | None:
     if isinstance(node, Binary) and node.op == "=" and isinstance(node.right, Literal) \
             and type(node.right.value) is str and isinstance(node.left, Member) and node.left.focus is None:
         name, literal = node.left.name, node.right.value
-        static, choices = _element_type(ctx, name)
+        static, choices = element_type(ctx, name)
         if choices is not None or static not in PRIMITIVES:
             return None
 
@@ -272,7 +195,7 @@ def _predicate(node: Node, ctx: str | None) -> Callable[[Any], bool] | None:
             return None
         inner_type = ctx
         for name in path:
-            inner_type, choices = _element_type(inner_type, name)
+            inner_type, choices = element_type(inner_type, name)
             if choices is not None or inner_type is None:
                 return None
         inner = _predicate(node.args[0], inner_type)
@@ -354,17 +277,17 @@ def _compile(node: Node, ctx: str | None) -> Compiled:
             if wanted == ctx:
                 return Compiled(lambda items, env: [v for v in items if type(v) is dict and v.get(
                     "resourceType") == wanted], ctx)
-            return Compiled(lambda items, env: [v for v in items if type(v) is dict and _is_subtype(
-                v.get("resourceType", ""), wanted)], ctx if _is_subtype(ctx or "", wanted) else wanted)
+            return Compiled(lambda items, env: [v for v in items if type(v) is dict and is_subtype(
+                v.get("resourceType", ""), wanted)], ctx if is_subtype(ctx or "", wanted) else wanted)
         c = _compile(node.focus, ctx) if node.focus is not None else Compiled(lambda items, env: items, ctx)
         return _member(node, ctx, c)
     raise Unsupported(f"node {node!r}")
 
 
 def _member(node: Member, ctx: str | None, c: Compiled) -> Compiled:
-    static, choices = _element_type(c.type, node.name)
+    static, choices = element_type(c.type, node.name)
     if choices is not None:
-        keys = tuple(_choice_key(node.name, t) for t in choices)
+        keys = tuple(choice_key(node.name, t) for t in choices)
         return Compiled(_keys_fn(c.fn, keys), None, (c.fn, node.name, tuple(choices)))
     return Compiled(_member_fn(c.fn, node.name), static)
 

@@ -5,8 +5,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fhirtrial.resources import ID_PATTERN
-
 _LOCAL = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 _ABSOLUTE = re.compile(r"^(?P<base>[a-z][a-z0-9+.\-]*://.+?)/(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
                        r"(?:/_history/[^/]+)?$")
@@ -35,7 +33,3 @@ def parse_reference(text: str, base_url: str | None = None) -> ParsedReference |
     if (m := _ABSOLUTE.match(text)) is not None:
         return ParsedReference(m["type"], None, text)
     return ParsedReference(None, None, text)
-
-
-def is_id(text: str) -> bool:
-    return ID_PATTERN.match(text) is not None

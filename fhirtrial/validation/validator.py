@@ -26,7 +26,7 @@ def _error(code: str, diagnostics: str, expression: str) -> Issue:
     return Issue("error", code, diagnostics, (expression,))
 
 
-def _head(resource: Any, mode: str) -> list[Issue]:
+def _head(resource: Any) -> list[Issue]:
     """Problems that stop validation before the content is read: not a served resource, bad id."""
     if not isinstance(resource, dict):
         return [_error("structure", "The resource must be a JSON object", "resourceType")]
@@ -38,8 +38,12 @@ def _head(resource: Any, mode: str) -> list[Issue]:
     rid = resource.get("id")
     if rid is not None and (not isinstance(rid, str) or not ID_PATTERN.match(rid)):
         return [_error("value", f"Invalid id {rid!r}: ids are 1-64 of A-Z a-z 0-9 - .", f"{rtype}.id")]
-    if mode == "update" and rid is None:
-        return [_error("required", "An update needs the resource's id", f"{rtype}.id")]
+    return []
+
+
+def _mode(resource: dict[str, Any], mode: str) -> list[Issue]:
+    if mode == "update" and resource.get("id") is None:
+        return [_error("required", "An update needs the resource's id", f"{resource['resourceType']}.id")]
     return []
 
 
@@ -54,10 +58,11 @@ def validate(resource: Any, *, mode: str = "create", profile: str | None = None)
     """ALL issues of ``resource`` (errors and warnings) in the given mode; empty when it is valid."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    issues = _head(resource, mode)
+    issues = _head(resource)
     if issues or mode == "delete":  # a delete does not look at the content
         return issues
-    return _profile(resource["resourceType"], profile) + check_structure(resource) + validate_content(resource)
+    return (_mode(resource, mode) + _profile(resource["resourceType"], profile) + check_structure(resource)
+            + validate_content(resource))
 
 
 def _as_warning(issue: Issue) -> Issue:
@@ -79,7 +84,7 @@ def validate_resource(resource: Any, *, resource_type: str | None = None, resour
     if resource_type is not None and isinstance(actual, str) and actual and actual != resource_type:
         raise InvalidResource(f"resourceType '{actual}' does not match the URL's type '{resource_type}'",
                               expression="resourceType")
-    head = _head(resource, "create")
+    head = _head(resource)
     if head:
         raise InvalidResource(head[0].diagnostics, issues=head)
     body_id = resource.get("id")

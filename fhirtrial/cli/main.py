@@ -25,12 +25,23 @@ def _register_synth() -> None:
         synth_command)
 
 
+def _register_import() -> None:
+    from .import_ import import_command
+
+    app.command("import", help="Import ClinicalTrials.gov API v2 records (files, NDJSON, directories, bulk zip).")(
+        import_command)
+
+
 try:
     _register()
 except ImportError:  # a sub-command's module is still being written
     pass
 try:  # its own guard, so another command's missing module cannot hide this one
     _register_synth()
+except ImportError:
+    pass
+try:  # its own guard as well
+    _register_import()
 except ImportError:
     pass
 

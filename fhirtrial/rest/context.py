@@ -9,6 +9,8 @@ from starlette.requests import Request
 from ..config import Settings
 from ..errors import InvalidRequest, PayloadTooLarge
 from ..store.repository import Repository
+from .negotiation import request_is_xml
+from .xml import from_xml
 
 
 def settings_of(request: Request) -> Settings:
@@ -43,9 +45,12 @@ async def read_body(request: Request) -> bytes:
 
 
 async def read_json(request: Request, *, expect: type = dict) -> Any:
+    """The body as JSON; a FHIR XML body (Content-Type application/fhir+xml) is converted to its JSON form."""
     raw = await read_body(request)
     if not raw.strip():
         raise InvalidRequest("The request body is empty")
+    if expect is dict and request_is_xml(request):
+        return from_xml(raw)
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import FhirError, Issue
+from .negotiation import format_for_error
 from .responses import outcome_response
 
 log = logging.getLogger("fhirtrial")
@@ -20,7 +21,7 @@ _HTTP_CODES = {404: "not-found", 405: "not-supported", 401: "login", 403: "forbi
 
 async def on_fhir_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FhirError)
-    return outcome_response(exc.issues, exc.status, headers=exc.headers)
+    return outcome_response(exc.issues, exc.status, format_for_error(request), headers=exc.headers)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -33,21 +34,22 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     else:
         text = str(exc.detail)
     headers = dict(exc.headers or {})
-    return outcome_response([Issue("error", _HTTP_CODES.get(status, "processing"), text)], status, headers=headers)
+    return outcome_response([Issue("error", _HTTP_CODES.get(status, "processing"), text)], status,
+                            format_for_error(request), headers=headers)
 
 
 async def on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     issues = [Issue("error", "invalid", f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}")
               for e in exc.errors()]
-    return outcome_response(issues or [Issue("error", "invalid", "Invalid request")], 400)
+    return outcome_response(issues or [Issue("error", "invalid", "Invalid request")], 400, format_for_error(request))
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     # Logged in full for operators; the client gets no stack trace.
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return outcome_response([Issue("fatal", "exception", "Internal server error; the request was not completed")],
-                            500)
+                            500, format_for_error(request))
 
 
 def install(app: FastAPI) -> None:

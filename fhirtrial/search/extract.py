@@ -21,7 +21,7 @@ from fhirtrial.search.generate import split_union
 from fhirtrial.search.index import CompositeEntry, ResourceIndex
 from fhirtrial.search.references import parse_reference
 from fhirtrial.search.registry import Registry, SearchParam, default_registry
-from fhirtrial.search.trial import expand_all_sexes
+from fhirtrial.search.trial import apply_trial_rules
 
 log = logging.getLogger(__name__)
 Evaluator = Callable[[list[Any], Env], list[Any]]
@@ -123,8 +123,7 @@ class FhirPathIndexer:
                 if adder is not None:
                     for v in values:
                         adder(out, code, v)
-        if any(t.param == "eligible-sex" for t in out.tokens):
-            expand_all_sexes(out)
+        apply_trial_rules(out, resource, env.resolve)
         # Repeated values (e.g. two interventions of one type) need one row, not two.
         for name in ("tokens", "references", "strings"):
             rows = getattr(out, name)
@@ -145,8 +144,12 @@ class FhirPathIndexer:
                 adder = ADDERS[comp_param.type]
                 for v in values:
                     adder(scratch, comp_param.code, v)
-                rows = getattr(scratch, _ROWS[comp_param.type])
-                per_component.append([e for e in rows if e.param == comp_param.code])
+                rows = [e for e in getattr(scratch, _ROWS[comp_param.type]) if e.param == comp_param.code
+                        # Text-only concepts cannot match a composite's system|code component.
+                        and (comp_param.type != "token" or e.code is not None)]
+                if not rows:
+                    break
+                per_component.append(rows)
             else:
                 for combo in product(*per_component):
                     out.composites.append(CompositeEntry(compiled.param.code, tuple(combo)))

@@ -5,8 +5,11 @@ and tests, and the one rule FHIRPath cannot say: a study for all sexes matches e
 """
 from __future__ import annotations
 
+import math
+from typing import Any, Callable
+
 from fhirtrial.canonical import CODESYSTEM_BASE, EXTENSION_BASE
-from fhirtrial.search.index import ResourceIndex, TokenEntry
+from fhirtrial.search.index import NumberEntry, ResourceIndex, TokenEntry
 
 SNOMED = "http://snomed.info/sct"
 AGE_CODE = "397669002"  # Group.characteristic.code for the age range (valueRange in UCUM a/mo/wk/d/h/min)
@@ -22,12 +25,33 @@ ALL_SEXES = frozenset({"ALL", "all"})
 EXPANDED_SEXES = ("female", "male")
 
 
+def eligibility_groups(resource: dict[str, Any], resolve: Callable[[Any], dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """The eligibility Groups whose content the indexer actually has (a study's resolved enrollment, or a Group)."""
+    if resource.get("resourceType") == "Group":
+        return [resource] if resource.get("characteristic") else []
+    if resource.get("resourceType") != "ResearchStudy":
+        return []
+    found = (resolve(ref) for ref in resource.get("enrollment", ()))
+    return [g for g in found if g is not None and g.get("resourceType") == "Group"]
+
+
+def apply_trial_rules(out: ResourceIndex, resource: dict[str, Any],
+                      resolve: Callable[[Any], dict[str, Any] | None]) -> None:
+    """Rules FHIRPath cannot express: "all sexes" matches either sex, and a known eligibility Group that sets no
+    age or sex limit matches every age and sex (the mapping omits a characteristic whose limits are all open)."""
+    if resource.get("resourceType") not in ("ResearchStudy", "Group"):
+        return
+    groups = eligibility_groups(resource, resolve)
+    if groups and not any(n.param == "eligible-age" for n in out.numbers):
+        out.numbers.append(NumberEntry("eligible-age", 0.0, -math.inf, math.inf))
+    sexes = [t for t in out.tokens if t.param == "eligible-sex"]
+    if (groups and not sexes) or any(t.code in ALL_SEXES for t in sexes):
+        expand_all_sexes(out)
+
+
 def expand_all_sexes(out: ResourceIndex, param: str = "eligible-sex") -> None:
     """Index an all-sexes study under administrative-gender female and male too, so `eligible-sex=female`
     is one token match in SQL rather than an OR over "all"."""
-    if not any(t.param == param and t.code in ALL_SEXES for t in out.tokens):
-        return
-    for sex in EXPANDED_SEXES:
-        entry = TokenEntry(param, GENDER_SYSTEM, sex, sex)
-        if entry not in out.tokens:
-            out.tokens.append(entry)
+    present = {(t.system, t.code) for t in out.tokens if t.param == param}
+    out.tokens.extend(TokenEntry(param, GENDER_SYSTEM, sex, sex) for sex in EXPANDED_SEXES
+                      if (GENDER_SYSTEM, sex) not in present)

@@ -62,9 +62,9 @@ class IndexWriter:
         if index.text or index.content:
             text, content = index.text or "", index.content or ""
             if self._postgres:
-                text, content = _pg_safe(text), _pg_safe(content)
+                text, content = pg_safe(text), pg_safe(content)
             conn.execute(self._fts_insert, {"pk": pk, "text": text, "content": content})
 
 
-def _pg_safe(text: str) -> str:
+def pg_safe(text: str) -> str:
     return text.replace("\x00", " ")[:_PG_TEXT_LIMIT]

@@ -168,3 +168,28 @@ FTS_TABLE = "resource_fts"
 
 ALL_TABLES: tuple[str, ...] = (FTS_TABLE, *(t.name for t, _ in INDEX_TABLES.values()), "resource_version",
                                "resource")
+
+# Bulk Data $export jobs (https://hl7.org/fhir/uv/bulkdata/export.html), see fhirtrial/export/jobs.py.
+# status: queued | running | complete | failed | cancelled. ``worker`` is "host:pid:boot" of the process running it,
+# ``heartbeat`` its last sign of life, so a job whose process died is found and resumed (or failed).
+export_job = sa.Table(
+    "export_job", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("request_url", sa.Text, nullable=False),
+    sa.Column("scope", sa.String(64), nullable=True),
+    sa.Column("types", sa.Text, nullable=True),
+    sa.Column("since", UTCDateTime(), nullable=True),
+    sa.Column("output_format", sa.String(64), nullable=False),
+    sa.Column("requires_token", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("heartbeat", UTCDateTime(), nullable=True),
+    sa.Column("worker", sa.String(200), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("done", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer, nullable=True),
+    sa.Column("transaction_time", UTCDateTime(), nullable=True),
+    sa.Column("output", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index("ix_export_job_status", "status", "created_at"),
+)

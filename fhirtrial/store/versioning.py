@@ -71,7 +71,8 @@ def stamp(resource: dict[str, Any], resource_id: str, version_id: int,
         raise InvalidRequest(f"The resource cannot be stored as JSON: {exc}") from None
 
 
-def _content(resource: dict[str, Any]) -> dict[str, Any]:
+def comparable_content(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource without id and server meta: what a no-op update leaves the same."""
     out = {k: v for k, v in resource.items() if k not in ("meta", "id")}
     meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in SERVER_META}
     if meta:
@@ -83,5 +84,10 @@ def same_content(stored_body: bytes, resource: dict[str, Any]) -> bool:
     """Whether a write would change nothing but meta.versionId/lastUpdated (a no-op update, as HAPI does)."""
     # Compared as canonical JSON (sorted keys), so true vs 1 or 1 vs 1.0 still count as changes.
     canonical = orjson.OPT_SORT_KEYS
-    return orjson.dumps(_content(orjson.loads(stored_body)), option=canonical) == \
-        orjson.dumps(_content(resource), option=canonical)
+    return orjson.dumps(comparable_content(orjson.loads(stored_body)), option=canonical) == \
+        orjson.dumps(comparable_content(resource), option=canonical)
+
+
+def content_key(resource: dict[str, Any]) -> bytes:
+    """Canonical JSON of ``comparable_content``: equal keys mean ``same_content`` holds."""
+    return orjson.dumps(comparable_content(resource), option=orjson.OPT_SORT_KEYS)

@@ -208,3 +208,22 @@ def test_eligible_sex_single_sex_study_is_not_expanded() -> None:
             "coding": [{"system": GENDER_SYSTEM, "code": "female"}]}, "exclude": False}]}
     ix = INDEXER.index(group)
     assert {t.code for t in rows(ix, "tokens", "eligible-sex")} == {"female"}
+
+
+def test_known_group_without_limits_matches_every_age_and_sex() -> None:
+    study = {"resourceType": "ResearchStudy", "id": "s", "status": "active", "enrollment": [{"reference": "Group/g"}]}
+    group = {"resourceType": "Group", "id": "g", "type": "person", "actual": False, "characteristic": [
+        {"code": {"text": "Adults with asthma"}, "valueBoolean": True, "exclude": False}]}
+    ix = INDEXER.index(study, {"Group/g": group})
+    assert ix.numbers == [NumberEntry("eligible-age", 0.0, -math.inf, math.inf)]
+    assert {t.code for t in rows(ix, "tokens", "eligible-sex")} == {"female", "male"}
+    # Unknown group content: nothing is claimed.
+    bare = INDEXER.index(study)
+    assert bare.numbers == [] and rows(bare, "tokens", "eligible-sex") == []
+    assert INDEXER.index(group).numbers == [NumberEntry("eligible-age", 0.0, -math.inf, math.inf)]
+
+
+def test_open_ended_age_range(mapped: tuple[list[dict], dict]) -> None:
+    resources, related = mapped
+    ix = INDEXER.index(by_id(resources, "NCT02513394"), related)
+    assert [(n.low, n.high) for n in ix.numbers] == [(18.0, math.inf)]

@@ -1,0 +1,62 @@
+"""``fhirtrial import``: load ClinicalTrials.gov API v2 records (files, NDJSON, directories, the bulk-download
+zip) into the database, fast, resumable and honest about failures (https://clinicaltrials.gov/data-api/api)."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..ingest.pipeline import DEFAULT_BATCH, Summary, run_import
+
+
+def import_command(
+    paths: list[Path] = typer.Argument(..., help="Study JSON, list responses, NDJSON, directories or bulk zips."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes for mapping and indexing."),
+    batch: int = typer.Option(DEFAULT_BATCH, "--batch", "-b", min=1, help="Studies per database transaction."),
+    errors: Optional[Path] = typer.Option(None, "--errors", "-e",
+                                          help="Error report (JSON lines); default import-errors-<time>.jsonl."),
+    database_url: Optional[str] = typer.Option(None, "--database-url", envvar="FHIRTRIAL_DATABASE_URL",
+                                               help="Database (default: the server's setting)."),
+    validate: bool = typer.Option(True, "--validate/--no-validate", help="Check every resource's structure."),
+) -> None:
+    """Import studies; exit 0 when all were stored, 1 when some failed, 2 when the input cannot be read."""
+    from ..ingest.items import SourceError
+    from ..ingest.prepare import default_indexer
+    from ..ingest.progress import Progress
+    from ..ingest.report import ErrorReport
+    from ..store.bulk import BulkWriter
+    from ..store.sql import open_repository
+
+    if database_url is None:
+        from ..config import get_settings
+
+        database_url = get_settings().database_url
+    report_path = errors or Path(f"import-errors-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.jsonl")
+    report = ErrorReport(report_path, always=errors is not None)
+    progress = Progress()
+    summary = Summary()
+
+    def on_batch(current: Summary, results: list) -> None:  # type: ignore[type-arg]
+        report.add(results)
+        progress.update(current, results)
+
+    repo = open_repository(database_url, default_indexer(), pool_size=2)
+    try:
+        run_import(list(paths), BulkWriter(repo), jobs=jobs, batch=batch, validate=validate, on_batch=on_batch,
+                   summary=summary)
+    except SourceError as exc:
+        progress.close()
+        typer.echo(f"error: {exc.diagnostics}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        progress.close()
+        report.close()
+        repo.close()
+    print(progress.final(summary), file=sys.stderr)
+    if report.written:
+        print(f"error report: {report.path} ({report.lines} lines)", file=sys.stderr)
+    raise typer.Exit(1 if summary.failed else 0)

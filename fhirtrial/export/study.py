@@ -1,0 +1,80 @@
+"""One study and everything it references, from the store: for ``$everything`` and ``fhirtrial export --study``.
+
+https://hl7.org/fhir/R4/bundle.html (collection, transaction), https://hl7.org/fhir/R4/http.html#transaction
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+from ..mapping.ids import full_url
+from ..store import scan
+from .graph import Key, closure
+
+STUDY = "ResearchStudy"
+
+
+@dataclass
+class Everything:
+    """The study first, then what it references in breadth-first order; ``missing`` are dangling references
+    (unknown or deleted targets) mapped to the resource that holds them."""
+
+    rows: list[scan.Row]
+    missing: dict[Key, Key]
+
+    @property
+    def study(self) -> scan.Row:
+        return self.rows[0]
+
+
+def everything(repo: Any, study_id: str, resource_type: str = STUDY) -> Everything:
+    """Raises NotFound / Gone (from the repository's read) when the study is unknown or deleted."""
+    with scan.snapshot(repo) as conn:
+        root = (resource_type, study_id)
+        if not scan.fetch(conn, [root]):
+            repo.read(resource_type, study_id)  # raises NotFound or Gone
+            raise AssertionError("unreachable: the study exists but was not fetched")  # pragma: no cover
+        walk = closure(root, lambda keys: scan.fetch(conn, keys), parse=lambda row: orjson.loads(row.body))
+    rows = [walk.resources[k] for k in walk.keys]
+    missing = {k: v for k, v in walk.missing.items() if k != root}
+    return Everything(rows, missing)
+
+
+def _instant(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _full_url(row: scan.Row, base: str | None) -> str:
+    return f"{base.rstrip('/')}/{row.resource_type}/{row.id}" if base else full_url(row.resource_type, row.id)
+
+
+def collection_bundle(result: Everything, *, base: str | None = None) -> dict[str, Any]:
+    """A ``collection`` Bundle; fullUrls are the server's URLs when ``base`` is given, else the deterministic
+    ``urn:uuid:`` of "Type/id" the mapping uses."""
+    return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "collection",
+            "timestamp": _instant(datetime.now(timezone.utc)),
+            "entry": [{"fullUrl": _full_url(r, base), "resource": orjson.Fragment(r.body)} for r in result.rows]}
+
+
+def _for_transaction(row: scan.Row) -> dict[str, Any]:
+    """The resource without server-assigned meta (versionId, lastUpdated): the receiving server sets its own."""
+    body = orjson.loads(row.body)
+    meta = body.get("meta")
+    if isinstance(meta, dict):
+        meta.pop("versionId", None)
+        meta.pop("lastUpdated", None)
+        if not meta:
+            del body["meta"]
+    return body
+
+
+def transaction_bundle(result: Everything) -> dict[str, Any]:
+    """A ``transaction`` Bundle of ``PUT Type/id`` entries: loading it anywhere reproduces the same ids and
+    references (the same shape as the mapping's own Bundle)."""
+    return {"resourceType": "Bundle", "type": "transaction",
+            "entry": [{"fullUrl": full_url(r.resource_type, r.id), "resource": _for_transaction(r),
+                       "request": {"method": "PUT", "url": f"{r.resource_type}/{r.id}"}} for r in result.rows]}

@@ -1,0 +1,155 @@
+"""``fhirtrial import``: sources -> (dedupe) -> map + validate + index (worker processes) -> bulk write.
+
+https://clinicaltrials.gov/data-api/api (input) and https://hl7.org/fhir/R4/http.html#update (what is stored).
+Idempotent by construction: a study whose content is already stored makes no new version, so a run that was
+killed part-way is completed by running the same command again.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..search.index import Indexer
+from ..store.bulk import BulkWriter, StudyResult
+from .dedupe import dedupe_last_wins
+from .items import SourceItem
+from .prepare import PreparedStudy, failed_item, init_worker, prepare_in_worker, prepare_record
+
+DEFAULT_BATCH = 500
+_CHUNK = 16
+
+
+@dataclass
+class Summary:
+    """Counts of one run: studies by outcome, and resources by outcome."""
+
+    studies: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("created", "updated", "unchanged", "failed", "superseded"), 0))
+    resources: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("created", "updated", "unchanged"), 0))
+    total: int | None = None  # studies in the input (known after the dedupe pass)
+
+    @property
+    def done(self) -> int:
+        return sum(v for k, v in self.studies.items() if k != "superseded")
+
+    @property
+    def resources_done(self) -> int:
+        return sum(self.resources.values())
+
+    @property
+    def failed(self) -> int:
+        return self.studies["failed"]
+
+    def add(self, result: StudyResult) -> None:
+        if result.study.stage == "duplicate":
+            self.studies["superseded"] += 1
+            return
+        self.studies[result.outcome] += 1
+        for res in result.resources:
+            self.resources[res.outcome] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"studies": dict(self.studies), "resources": dict(self.resources)}
+
+
+class _Counted:
+    """The source callable for dedupe_last_wins, counting the items of its first pass."""
+
+    def __init__(self, source: Callable[[], Iterable[SourceItem]]) -> None:
+        self.source = source
+        self.calls = 0
+        self.count: int | None = None
+
+    def __call__(self) -> Iterator[SourceItem]:
+        self.calls += 1
+        if self.calls > 1:
+            yield from self.source()
+            return
+        n = 0
+        for item in self.source():
+            n += 1
+            yield item
+        self.count = n
+
+
+def _task(item: SourceItem) -> tuple[Any, ...]:
+    superseded = str(item.superseded_by) if item.superseded_by is not None else None
+    return item.record, item.nct_id, str(item.origin), item.error, superseded
+
+
+class _Window:
+    """Bounds how far the pool's feeder thread reads ahead (Pool.imap alone would read the whole input)."""
+
+    def __init__(self, items: Iterable[Any], size: int) -> None:
+        self.items = items
+        self.slots = threading.Semaphore(size)
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self.items:
+            self.slots.acquire()
+            yield item
+
+    def release(self) -> None:
+        self.slots.release()
+
+
+def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer,
+                     validate: bool = True) -> Iterator[PreparedStudy]:
+    """Prepared studies in input order: in this process (jobs <= 1) or in ``jobs`` worker processes."""
+    if jobs <= 1:
+        for item in items:
+            if item.record is None:
+                yield failed_item(item)
+            else:
+                yield prepare_record(item.record, item.nct_id, str(item.origin), indexer, validate=validate)
+        return
+    ctx = multiprocessing.get_context("fork")
+    window = _Window((_task(i) for i in items), jobs * _CHUNK * 8)
+    with ctx.Pool(jobs, initializer=init_worker, initargs=(validate,)) as pool:
+        for prepared in pool.imap(prepare_in_worker, window, chunksize=_CHUNK):
+            window.release()
+            yield prepared
+
+
+def run_import(paths: list[Path | str], writer: BulkWriter, *, jobs: int = 1, batch: int = DEFAULT_BATCH,
+               validate: bool = True, on_batch: Callable[[Summary, list[StudyResult]], None] | None = None,
+               summary: Summary | None = None) -> Summary:
+    """Import every study of ``paths``; ``on_batch`` sees the running summary and each written batch.
+
+    Raises SourceError (exit code 2) when nothing at all can be read."""
+    from .sources import iter_records
+
+    summary = summary or Summary()
+    counted = _Counted(lambda: iter_records(paths))
+    items = dedupe_last_wins(counted)
+
+    # The first item ends the dedupe pass: SourceError surfaces here, in this thread, and the total is known.
+    first = next(items, None)
+    summary.total = counted.count
+
+    def with_total() -> Iterator[SourceItem]:
+        if first is not None:
+            yield first
+        yield from items
+
+    pending: list[PreparedStudy] = []
+
+    def flush() -> None:
+        results = writer.write(pending)
+        pending.clear()
+        for result in results:
+            summary.add(result)
+        if on_batch is not None:
+            on_batch(summary, results)
+
+    for prepared in prepared_studies(with_total(), jobs=jobs, indexer=writer.indexer, validate=validate):
+        pending.append(prepared)
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
+    return summary

@@ -1,0 +1,160 @@
+"""The pure, CPU-bound half of an import, run in worker processes: map a record, validate the resources,
+stamp them as version 1 and extract their index rows (https://hl7.org/fhir/R4/search.html).
+
+Nothing here touches the database, so ``prepare`` runs anywhere; the single writer
+(``fhirtrial.store.bulk``) decides versions and only re-stamps what is not a first version.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from operator import attrgetter
+from typing import Any
+
+from ..errors import FhirError
+from ..search.index import Indexer, ResourceIndex
+from ..store.index_writer import IndexWriter
+from ..store.schema import INDEX_TABLES
+from ..store.versioning import check_body, check_id, check_type, content_key, now_ms, stamp
+from .items import SourceItem
+
+_BLOCKING = frozenset({"fatal", "error"})
+
+
+@dataclass(slots=True)
+class IndexRows:
+    """A resource's index rows without their owner columns: per ResourceIndex attribute a list of tuples in
+    the entry dataclass's field order (which is the index table's column order after the owner)."""
+
+    rows: dict[str, list[tuple[Any, ...]]]
+    mask: int
+    text: str
+    content: str
+
+
+@dataclass(slots=True)
+class PreparedResource:
+    resource_type: str
+    id: str
+    key: bytes  # versioning.content_key: equal keys mean "unchanged"
+    body: bytes  # stamped as version 1 at ``ts``
+    ts: datetime
+    index: IndexRows
+
+
+@dataclass(slots=True)
+class PreparedStudy:
+    """A study ready for the writer, or the reason it cannot be stored (``error``)."""
+
+    nct_id: str | None
+    origin: str
+    resources: list[PreparedResource] | None = None
+    error: str | None = None
+    stage: str | None = None  # where it failed: read, map, validate, write
+    superseded_by: str | None = None
+    warnings: int = 0
+
+    def report(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"nctId": self.nct_id, "origin": self.origin, "stage": self.stage, "error": self.error}
+        if self.superseded_by is not None:
+            out["supersededBy"] = self.superseded_by
+        return out
+
+
+_GETTERS: dict[type, attrgetter] = {}  # type: ignore[type-arg]
+
+
+def _getter(entry_type: type) -> attrgetter:  # type: ignore[type-arg]
+    getter = _GETTERS.get(entry_type)
+    if getter is None:
+        getter = _GETTERS[entry_type] = attrgetter(*(f.name for f in fields(entry_type)))
+    return getter
+
+
+def index_rows(index: ResourceIndex) -> IndexRows:
+    """The rows IndexWriter.write would insert for ``index`` (tables in INDEX_TABLES, then full text)."""
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    for attr in INDEX_TABLES:
+        entries = getattr(index, attr)
+        if entries:
+            get = _getter(type(entries[0]))
+            rows[attr] = [get(e) for e in entries]
+    return IndexRows(rows, IndexWriter.mask(index), index.text, index.content)
+
+
+def prepare_resource(indexer: Indexer, resource: dict[str, Any], ts: datetime) -> PreparedResource:
+    rtype, rid = resource["resourceType"], resource["id"]
+    stamped, body = stamp(resource, rid, 1, ts)
+    return PreparedResource(rtype, rid, content_key(resource), body, ts, index_rows(indexer.index(stamped)))
+
+
+def validation_errors(resource: dict[str, Any]) -> list[str]:
+    """What the REST path would refuse too: type, id and body checks, then structure (fhir.resources)."""
+    from ..validation import check_structure
+
+    try:
+        check_type(resource.get("resourceType", ""))
+        check_id(resource.get("id"))  # type: ignore[arg-type]
+        check_body(resource["resourceType"], resource["id"], resource)
+    except FhirError as exc:
+        return [exc.diagnostics]
+    return [i.diagnostics for i in check_structure(resource) if i.severity in _BLOCKING]
+
+
+def prepare_record(record: dict[str, Any], nct_id: str | None, origin: str, indexer: Indexer, *,
+                   validate: bool = True) -> PreparedStudy:
+    """Map, validate, stamp and index one record; every failure becomes a failed PreparedStudy."""
+    from ..mapping import MappingError, map_study
+
+    try:
+        mapped = map_study(record)
+    except MappingError as exc:
+        return PreparedStudy(nct_id, origin, error=f"mapping failed: {exc.diagnostics}", stage="map")
+    except Exception as exc:  # noqa: BLE001 -- an odd record must fail alone, never stop the run
+        return PreparedStudy(nct_id, origin, error=f"mapping failed: {type(exc).__name__}: {exc}", stage="map")
+    nct_id = mapped.nct_id or nct_id
+    if validate:
+        for res in mapped.resources:
+            errors = validation_errors(res)
+            if errors:
+                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+                return PreparedStudy(nct_id, origin, stage="validate",
+                                     error=f"{res.get('resourceType')}/{res.get('id')} is not valid FHIR R4: "
+                                           f"{errors[0]}{more}")
+    ts = now_ms()
+    try:
+        prepared = [prepare_resource(indexer, res, ts) for res in mapped.resources]
+    except FhirError as exc:
+        return PreparedStudy(nct_id, origin, error=exc.diagnostics, stage="validate")
+    except Exception as exc:  # noqa: BLE001
+        return PreparedStudy(nct_id, origin, error=f"indexing failed: {type(exc).__name__}: {exc}", stage="index")
+    return PreparedStudy(nct_id, origin, resources=prepared, warnings=len(mapped.warnings))
+
+
+def failed_item(item: SourceItem) -> PreparedStudy:
+    return PreparedStudy(item.nct_id, str(item.origin), error=item.error,
+                         stage="duplicate" if item.superseded_by is not None else "read",
+                         superseded_by=str(item.superseded_by) if item.superseded_by is not None else None)
+
+
+# -- worker processes --------------------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def default_indexer() -> Indexer:
+    from ..search.extract import FhirPathIndexer
+
+    return FhirPathIndexer()
+
+
+def init_worker(validate: bool) -> None:
+    _WORKER["indexer"] = default_indexer()
+    _WORKER["validate"] = validate
+
+
+def prepare_in_worker(task: tuple[dict[str, Any] | None, str | None, str, str | None, str | None]) -> PreparedStudy:
+    record, nct_id, origin, error, superseded = task
+    if record is None:
+        stage = "duplicate" if superseded is not None else "read"
+        return PreparedStudy(nct_id, origin, error=error, stage=stage, superseded_by=superseded)
+    return prepare_record(record, nct_id, origin, _WORKER["indexer"], validate=_WORKER["validate"])

@@ -32,6 +32,13 @@ def _register_import() -> None:
         import_command)
 
 
+def _register_export() -> None:
+    from .export import export_command
+
+    app.command("export", help="Export one study as a Bundle (--study) or everything as NDJSON (--all).")(
+        export_command)
+
+
 try:
     _register()
 except ImportError:  # a sub-command's module is still being written
@@ -42,6 +49,10 @@ except ImportError:
     pass
 try:  # its own guard as well
     _register_import()
+except ImportError:
+    pass
+try:  # its own guard, like the others
+    _register_export()
 except ImportError:
     pass
 

@@ -17,7 +17,7 @@ from ..search.index import Indexer
 from ..store.bulk import BulkWriter, StudyResult
 from .dedupe import dedupe_last_wins
 from .items import SourceItem
-from .prepare import PreparedStudy, failed_item, init_worker, prepare_in_worker, prepare_record
+from .prepare import PreparedStudy, SeenShared, failed_item, init_worker, prepare_in_worker, prepare_record
 
 DEFAULT_BATCH = 500
 _CHUNK = 16
@@ -101,11 +101,13 @@ def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer
                      validate: bool = True) -> Iterator[PreparedStudy]:
     """Prepared studies in input order: in this process (jobs <= 1) or in ``jobs`` worker processes."""
     if jobs <= 1:
+        seen = SeenShared()
         for item in items:
             if item.record is None:
                 yield failed_item(item)
             else:
-                yield prepare_record(item.record, item.nct_id, str(item.origin), indexer, validate=validate)
+                yield prepare_record(item.record, item.nct_id, str(item.origin), indexer, validate=validate,
+                                     seen=seen)
         return
     ctx = multiprocessing.get_context("fork")
     window = _Window((_task(i) for i in items), jobs * _CHUNK * 8)

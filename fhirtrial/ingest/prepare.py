@@ -6,6 +6,7 @@ Nothing here touches the database, so ``prepare`` runs anywhere; the single writ
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter
@@ -39,7 +40,9 @@ class PreparedResource:
     key: bytes  # versioning.content_key: equal keys mean "unchanged"
     body: bytes  # stamped as version 1 at ``ts``
     ts: datetime
-    index: IndexRows
+    # None for a shared resource this process already prepared with the same content: the writer has
+    # almost always stored it already ("unchanged"), and indexes it itself when not.
+    index: IndexRows | None
 
 
 @dataclass(slots=True)
@@ -82,10 +85,36 @@ def index_rows(index: ResourceIndex) -> IndexRows:
     return IndexRows(rows, IndexWriter.mask(index), index.text, index.content)
 
 
-def prepare_resource(indexer: Indexer, resource: dict[str, Any], ts: datetime) -> PreparedResource:
+class SeenShared:
+    """Digests of the shared resources (sponsors, sites, investigators) one process has already validated and
+    indexed; bounded, cleared when full."""
+
+    SHARED = frozenset({"Organization", "Location", "Practitioner"})
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self.digests: set[bytes] = set()
+
+    @staticmethod
+    def digest(resource_type: str, resource_id: str, key: bytes) -> bytes:
+        return hashlib.blake2b(b"%s/%s\0%s" % (resource_type.encode(), resource_id.encode(), key),
+                               digest_size=16).digest()
+
+    def __contains__(self, digest: bytes) -> bool:
+        return digest in self.digests
+
+    def add(self, digest: bytes) -> None:
+        if len(self.digests) >= self.limit:
+            self.digests.clear()
+        self.digests.add(digest)
+
+
+def prepare_resource(indexer: Indexer, resource: dict[str, Any], ts: datetime, *,
+                     skip_index: bool = False) -> PreparedResource:
     rtype, rid = resource["resourceType"], resource["id"]
     stamped, body = stamp(resource, rid, 1, ts)
-    return PreparedResource(rtype, rid, content_key(resource), body, ts, index_rows(indexer.index(stamped)))
+    index = None if skip_index else index_rows(indexer.index(stamped))
+    return PreparedResource(rtype, rid, content_key(resource), body, ts, index)
 
 
 def validation_errors(resource: dict[str, Any]) -> list[str]:
@@ -102,7 +131,7 @@ def validation_errors(resource: dict[str, Any]) -> list[str]:
 
 
 def prepare_record(record: dict[str, Any], nct_id: str | None, origin: str, indexer: Indexer, *,
-                   validate: bool = True) -> PreparedStudy:
+                   validate: bool = True, seen: SeenShared | None = None) -> PreparedStudy:
     """Map, validate, stamp and index one record; every failure becomes a failed PreparedStudy."""
     from ..mapping import MappingError, map_study
 
@@ -113,21 +142,32 @@ def prepare_record(record: dict[str, Any], nct_id: str | None, origin: str, inde
     except Exception as exc:  # noqa: BLE001 -- an odd record must fail alone, never stop the run
         return PreparedStudy(nct_id, origin, error=f"mapping failed: {type(exc).__name__}: {exc}", stage="map")
     nct_id = mapped.nct_id or nct_id
-    if validate:
+    ts = now_ms()
+    prepared: list[PreparedResource] = []
+    fresh: list[bytes] = []
+    try:
         for res in mapped.resources:
-            errors = validation_errors(res)
+            rtype, rid = res.get("resourceType"), res.get("id")
+            digest = None
+            if seen is not None and rtype in SeenShared.SHARED and isinstance(rid, str):
+                digest = SeenShared.digest(rtype, rid, content_key(res))
+                if digest in seen:
+                    prepared.append(prepare_resource(indexer, res, ts, skip_index=True))
+                    continue
+                fresh.append(digest)
+            errors = validation_errors(res) if validate else []
             if errors:
                 more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
                 return PreparedStudy(nct_id, origin, stage="validate",
-                                     error=f"{res.get('resourceType')}/{res.get('id')} is not valid FHIR R4: "
-                                           f"{errors[0]}{more}")
-    ts = now_ms()
-    try:
-        prepared = [prepare_resource(indexer, res, ts) for res in mapped.resources]
+                                     error=f"{rtype}/{rid} is not valid FHIR R4: {errors[0]}{more}")
+            prepared.append(prepare_resource(indexer, res, ts))
     except FhirError as exc:
         return PreparedStudy(nct_id, origin, error=exc.diagnostics, stage="validate")
     except Exception as exc:  # noqa: BLE001
         return PreparedStudy(nct_id, origin, error=f"indexing failed: {type(exc).__name__}: {exc}", stage="index")
+    if seen is not None:
+        for digest in fresh:
+            seen.add(digest)
     return PreparedStudy(nct_id, origin, resources=prepared, warnings=len(mapped.warnings))
 
 
@@ -150,6 +190,7 @@ def default_indexer() -> Indexer:
 def init_worker(validate: bool) -> None:
     _WORKER["indexer"] = default_indexer()
     _WORKER["validate"] = validate
+    _WORKER["seen"] = SeenShared()
 
 
 def prepare_in_worker(task: tuple[dict[str, Any] | None, str | None, str, str | None, str | None]) -> PreparedStudy:
@@ -157,4 +198,5 @@ def prepare_in_worker(task: tuple[dict[str, Any] | None, str | None, str, str | 
     if record is None:
         stage = "duplicate" if superseded is not None else "read"
         return PreparedStudy(nct_id, origin, error=error, stage=stage, superseded_by=superseded)
-    return prepare_record(record, nct_id, origin, _WORKER["indexer"], validate=_WORKER["validate"])
+    return prepare_record(record, nct_id, origin, _WORKER["indexer"], validate=_WORKER["validate"],
+                          seen=_WORKER["seen"])

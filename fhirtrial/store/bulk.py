@@ -225,11 +225,12 @@ class BulkWriter:
         rtype, rid = res.resource_type, res.id
         vid = cur.version_id + 1 if cur is not None else 1
         ts = max(res.ts, cur.last_updated) if cur is not None else res.ts  # versioning.now_ms(not_before)
-        index: IndexRows = res.index
+        index = res.index
         body = res.body
-        if vid != 1 or ts != res.ts:
+        if vid != 1 or ts != res.ts or index is None:
             stamped, body = stamp(orjson.loads(res.body), rid, vid, ts)
-            if ts != res.ts:  # meta.lastUpdated is indexed (_lastUpdated, _content): index what is stored
+            # meta.lastUpdated is indexed (_lastUpdated, _content): index what is stored
+            if ts != res.ts or index is None:
                 from ..ingest.prepare import index_rows
 
                 index = index_rows(self.indexer.index(stamped))

@@ -7,9 +7,12 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import orjson
+
+if TYPE_CHECKING:
+    from ..search.request import SearchRequest
 
 Outcome = Literal["created", "updated", "unchanged", "deleted", "gone"]
 
@@ -51,6 +54,18 @@ class HistoryPage:
     next_cursor: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of a search (https://hl7.org/fhir/R4/search.html#paging)."""
+
+    matches: list[StoredResource]  # current versions, in the requested order
+    included: list[StoredResource]  # _include/_revinclude results (deduplicated, not among matches)
+    total: int | None  # None when _total=none or not computed
+    # Opaque cursors for the neighbouring pages; None when there is no such page.
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
 class UnitOfWork(Protocol):
     """The writes of one transaction: all of them are committed together or none is.
 
@@ -84,6 +99,9 @@ class Repository(Protocol):
     def history(self, resource_type: str | None, resource_id: str | None, *, since: datetime | None = None,
                 at: datetime | None = None, count: int = 20, cursor: str | None = None) -> HistoryPage:
         """Versions at instance, type (id None) or system (both None) level, newest first."""
+
+    def search(self, request: "SearchRequest", *, cursor: str | None = None) -> SearchPage:
+        """Run a parsed search; ``cursor`` continues a previous page (keyset, stable while data changes)."""
 
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """A transaction: commits on normal exit, rolls back on any exception."""

@@ -39,6 +39,12 @@ def _register_export() -> None:
         export_command)
 
 
+def _register_reindex() -> None:
+    from .reindex import reindex_command
+
+    app.command("reindex", help="Rebuild every search index row from the stored resources.")(reindex_command)
+
+
 try:
     _register()
 except ImportError:  # a sub-command's module is still being written
@@ -53,6 +59,10 @@ except ImportError:
     pass
 try:  # its own guard, like the others
     _register_export()
+except ImportError:
+    pass
+try:  # its own guard, like the others
+    _register_reindex()
 except ImportError:
     pass
 

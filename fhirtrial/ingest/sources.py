@@ -164,14 +164,18 @@ def _zip_items(path: Path) -> Iterator[SourceItem]:
             raise _Unreadable(f"corrupt zip: {exc}") from None
         if first is None:
             raise _Unreadable("the zip archive has no members")
+        studies = 0
         for member in _chain(first, members):
             if member.name.endswith("/") or not _is_study_member(member.name):
                 continue
+            studies += 1
             origin = Origin(name, member=member.name or None)
             if member.data is None:
                 yield failed(origin, member.error or "unreadable member", name=member.name)
                 continue
             yield from _member_items(member.data, origin, member.name)
+        if not studies:  # garbage after a zip signature parses as members with nonsense names
+            raise _Unreadable("corrupt zip: the archive holds no study .json members")
 
 
 def _chain(first: object, rest: Iterator) -> Iterator:  # type: ignore[type-arg]

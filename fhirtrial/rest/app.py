@@ -12,9 +12,9 @@ from starlette.middleware.cors import CORSMiddleware
 from .. import __version__
 from ..config import Settings, get_settings
 from ..store.repository import Repository
-from . import edge
+from . import edge, openapi
 from .fastpath import ReadFastPath
-from .routes import history, instance, system, type_level
+from .routes import history, instance, search, system, type_level
 
 
 def _open_default_repository(settings: Settings) -> Repository:
@@ -44,6 +44,9 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
         owned = app.state.repo is None
         if owned:
             app.state.repo = _open_default_repository(settings)
+        # Our trial SearchParameters, readable and searchable at /SearchParameter (idempotent: no new versions).
+        search.ensure_search_parameters(app.state.repo)
+        app.state.search_parameters_seeded = True
         try:
             yield
         finally:
@@ -55,7 +58,7 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
                   redoc_url=None)
     app.state.settings = settings
     app.state.repo = repo
-    app.state.capability_hooks: dict[str, Any] = {}
+    app.state.capability_hooks: dict[str, Any] = {**search.capability_hooks()}
     edge.install(app)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
                        expose_headers=["ETag", "Location", "Content-Location", "Last-Modified"])
@@ -64,6 +67,8 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     # Operations ($validate, $everything, $export, ...) first: their paths would otherwise match /{type}/{id}.
     for router in operation_routers():
         app.include_router(router, prefix=prefix)
-    for module in (system, history, type_level, instance):
+    # Search before type_level: POST /_search must not be taken for a create of type "_search".
+    for module in (system, history, search, type_level, instance):
         app.include_router(module.router, prefix=prefix)
+    openapi.install(app)
     return app

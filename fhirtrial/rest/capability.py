@@ -9,7 +9,7 @@ from .bundles import now_instant
 
 TYPE_INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create",
                      "search-type")
-SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system")
+SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system", "search-system")
 
 # Search parameters per type: (name, type, definition URL, documentation); supplied by the search registry.
 SearchParamsFor = Callable[[str], list[dict[str, Any]]]
@@ -21,8 +21,10 @@ def _no_params(resource_type: str) -> list[dict[str, Any]]:
 
 def capability_statement(base: str, search_params: SearchParamsFor = _no_params,
                          type_operations: Callable[[str], list[dict[str, Any]]] = lambda t: [],
-                         includes: Callable[[str], tuple[list[str], list[str]]] = lambda t: ([], [])
+                         includes: Callable[[str], tuple[list[str], list[str]]] = lambda t: ([], []),
                          ) -> dict[str, Any]:
+    """``search_params(type)`` also answers for ``"Resource"``: the parameters of a system search (``rest.searchParam``).
+    Our own SearchParameters (trial parameters) appear there with their canonical URLs as ``definition``."""
     resources = []
     for rtype in RESOURCE_TYPES:
         entry: dict[str, Any] = {
@@ -68,5 +70,6 @@ def capability_statement(base: str, search_params: SearchParamsFor = _no_params,
             },
             "resource": resources,
             "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
+            **({"searchParam": system_params} if (system_params := search_params("Resource")) else {}),
         }],
     }

@@ -1,6 +1,7 @@
 """FHIR responses: body, Content-Type, ETag, Last-Modified, Location, https://hl7.org/fhir/R4/http.html."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
@@ -64,6 +65,21 @@ def version_headers(stored: StoredResource, location: str | None = None) -> dict
     return headers
 
 
+# FHIR strings allow no whitespace but space, tab, CR and LF (https://hl7.org/fhir/R4/datatypes.html#string),
+# and XML no C0 controls: diagnostics often quote the client's input, so such characters are escaped.
+_NOT_FHIR_STRING = re.compile(r"[^\S \t\r\n]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(text: str) -> str:
+    return _NOT_FHIR_STRING.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def outcome_response(issues: list[Issue], status: int, fmt: Format | None = None,
                      headers: dict[str, str] | None = None) -> Response:
-    return fhir_response(operation_outcome(issues), status=status, fmt=fmt, headers=headers)
+    outcome = operation_outcome(issues)
+    for issue in outcome["issue"]:
+        if _NOT_FHIR_STRING.search(issue["diagnostics"]):
+            issue["diagnostics"] = _printable(issue["diagnostics"])
+        if "expression" in issue:
+            issue["expression"] = [_printable(e) for e in issue["expression"]]
+    return fhir_response(outcome, status=status, fmt=fmt, headers=headers)

@@ -56,7 +56,7 @@ def _parse_entry(raw: Any, index: int, base: str) -> Entry:
     if not isinstance(request, dict):
         raise InvalidRequest(f"{where}.request is required in a batch or transaction", expression=f"{where}.request")
     method = request.get("method")
-    if method not in _ORDER:
+    if not isinstance(method, str) or method not in _ORDER:
         raise InvalidRequest(f"{where}.request.method {method!r} is not one of {sorted(_ORDER)}",
                              expression=f"{where}.request.method")
     url = request.get("url")
@@ -69,6 +69,9 @@ def _parse_entry(raw: Any, index: int, base: str) -> Entry:
     if method == "PATCH" and not (isinstance(resource, dict) and resource.get("resourceType") == "Binary"):
         raise InvalidRequest(f"{where}: PATCH in a Bundle takes a Binary resource with a JSON Patch",
                              expression=f"{where}.resource")
+    for key in ("ifMatch", "ifNoneExist"):
+        if request.get(key) is not None and not isinstance(request[key], str):
+            raise InvalidRequest(f"{where}.request.{key} must be a string", expression=f"{where}.request.{key}")
     full_url = raw.get("fullUrl")
     return Entry(index, method, url, rtype, rid, criteria, resource, full_url if isinstance(full_url, str) else None,
                  interactions.parse_if_match(request.get("ifMatch")), request.get("ifNoneExist"))
@@ -131,7 +134,7 @@ def _execute(uow: UnitOfWork, entry: Entry, base: str) -> None:
 def _patch_body(entry: Entry) -> Any:
     try:
         return orjson.loads(base64.b64decode(entry.resource.get("data", ""), validate=True))
-    except ValueError:
+    except (ValueError, TypeError):
         raise InvalidRequest("The Binary of a PATCH entry must hold a base64 JSON Patch",
                              expression=f"Bundle.entry[{entry.index}].resource.data") from None
 

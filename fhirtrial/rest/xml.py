@@ -12,6 +12,7 @@ the resulting JSON then goes through the same validation as any JSON body.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -81,6 +82,17 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _set(node: etree._Element, name: str, text: str) -> None:
+    """An attribute; characters XML 1.0 cannot carry at all (C0 controls, lone surrogates) become U+FFFD."""
+    try:
+        node.set(name, text)
+    except ValueError:
+        node.set(name, _NOT_XML.sub("\ufffd", text))
+
+
 def _write_resource(parent: etree._Element | None, resource: dict[str, Any]) -> etree._Element:
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str) or not is_resource_type(rtype):
@@ -98,9 +110,9 @@ def _write_children(node: etree._Element, type_name: str, obj: dict[str, Any], *
     if not is_resource:
         # Element.id and Extension.url are XML attributes (Resource.id is an element).
         if isinstance(obj.get("id"), str):
-            node.set("id", obj["id"])
+            _set(node, "id", obj["id"])
         if type_name == "Extension" and isinstance(obj.get("url"), str):
-            node.set("url", obj["url"])
+            _set(node, "url", obj["url"])
     for f in ordered:
         if not is_resource and (f.name == "id" or (type_name == "Extension" and f.name == "url")):
             continue
@@ -128,9 +140,9 @@ def _write_one(parent: etree._Element, f: Field, value: Any, ext: Any) -> None:
         child = etree.SubElement(parent, _F + f.name)
         if isinstance(ext, dict):
             if isinstance(ext.get("id"), str):
-                child.set("id", ext["id"])
+                _set(child, "id", ext["id"])
         if value is not None:
-            child.set("value", _text(value))
+            _set(child, "value", _text(value))
         if isinstance(ext, dict):
             for e in ext.get("extension") or ():
                 if isinstance(e, dict):

@@ -105,7 +105,7 @@ class BulkWriter:
         dialect = self.engine.dialect
         p = "%s" if self.postgres else "?"
         body = f"{p}::jsonb" if self.postgres else p
-        self._ts = resource.c.last_updated.type.bind_processor(dialect) or (lambda v: v)
+        self._ts = _binder(resource.c.last_updated, dialect) or (lambda v: v)
         self._insert = (f"INSERT INTO resource (pk, resource_type, id, version_id, last_updated, deleted, "
                         f"index_mask, body) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {body})")
         self._update = (f"UPDATE resource SET version_id = {p}, last_updated = {p}, deleted = {p}, "
@@ -119,7 +119,7 @@ class BulkWriter:
             cols = [c for c in table.columns if c.name != "pk"]
             self._index_sql[attr] = (f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) "
                                      f"VALUES ({', '.join([p] * len(cols))})")
-            self._index_procs[attr] = [c.type.bind_processor(dialect) for c in cols]
+            self._index_procs[attr] = [_binder(c, dialect) for c in cols]
             self._clear_sql[bit] = f"DELETE FROM {table.name} WHERE resource_type = {p} AND resource_id = {p}"
         if self.postgres:
             self._fts_clear = f"DELETE FROM {FTS_TABLE} WHERE resource_pk = %s"
@@ -280,6 +280,12 @@ class BulkWriter:
                 run(self._index_sql[attr], rows)
         if pending.fts:
             run(self._fts_insert, pending.fts)
+
+
+def _binder(column: sa.Column[Any], dialect: sa.Dialect) -> Any:
+    """What SQLAlchemy does to a value of ``column`` before the driver sees it (UTCDateTime -> naive UTC
+    text on SQLite), so bulk rows are byte-identical to the unit of work's."""
+    return column.type._cached_bind_processor(dialect)  # what compiled statements use
 
 
 def _utc(ts: Any) -> datetime:

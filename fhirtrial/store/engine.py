@@ -37,6 +37,10 @@ def sqlite_pragmas(dbapi_conn: Any, busy_timeout_s: float) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
     cur.close()
+    # Great-circle distance for Location near, the same function the in-memory matcher uses.
+    from ..search.geo import haversine_km
+
+    dbapi_conn.create_function("haversine_km", 4, haversine_km, deterministic=True)
 
 
 def create_engine(url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, pool_size: int = 10) -> sa.Engine:

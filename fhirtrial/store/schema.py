@@ -59,6 +59,13 @@ def _owner() -> list[sa.SchemaItem]:
     ]
 
 
+def _c_text(length: int | None = None) -> sa.types.TypeEngine[Any]:
+    """Text compared by code point on both databases (SQLite BINARY; PostgreSQL COLLATE "C"), so that prefix
+    searches are index range scans and sort orders agree between the two."""
+    base = sa.String(length) if length else sa.Text()
+    return base.with_variant(sa.String(length, collation="C") if length else sa.Text(collation="C"), "postgresql")
+
+
 def _fk() -> sa.ForeignKeyConstraint:
     return sa.ForeignKeyConstraint(["resource_type", "resource_id"], ["resource.resource_type", "resource.id"],
                                    ondelete="CASCADE")
@@ -95,26 +102,26 @@ resource_version = sa.Table(
 
 idx_token = sa.Table(
     "idx_token", metadata, _pk(), *_owner(),
-    sa.Column("system", sa.String(512)), sa.Column("code", sa.String(512)), sa.Column("text", sa.Text),
+    sa.Column("system", sa.String(512)), sa.Column("code", _c_text(512)), sa.Column("text", sa.Text),
     _fk(),
-    sa.Index("ix_token_search", "resource_type", "param", "code", "system"),
-    sa.Index("ix_token_owner", "resource_type", "resource_id"),
+    sa.Index("ix_token_search", "resource_type", "param", "code", "system", "resource_id"),
+    sa.Index("ix_token_owner", "resource_type", "resource_id", "param"),
 )
 
 idx_string = sa.Table(
     "idx_string", metadata, _pk(), *_owner(),
-    sa.Column("normalized", sa.Text, nullable=False), sa.Column("exact", sa.Text, nullable=False),
+    sa.Column("normalized", _c_text(), nullable=False), sa.Column("exact", sa.Text, nullable=False),
     _fk(),
-    sa.Index("ix_string_search", "resource_type", "param", "normalized"),
-    sa.Index("ix_string_owner", "resource_type", "resource_id"),
+    sa.Index("ix_string_search", "resource_type", "param", "normalized", "resource_id"),
+    sa.Index("ix_string_owner", "resource_type", "resource_id", "param"),
 )
 
 idx_date = sa.Table(
     "idx_date", metadata, _pk(), *_owner(),
     sa.Column("low", UTCDateTime(), nullable=False), sa.Column("high", UTCDateTime(), nullable=False),
     _fk(),
-    sa.Index("ix_date_search", "resource_type", "param", "low", "high"),
-    sa.Index("ix_date_owner", "resource_type", "resource_id"),
+    sa.Index("ix_date_search", "resource_type", "param", "low", "high", "resource_id"),
+    sa.Index("ix_date_owner", "resource_type", "resource_id", "param"),
 )
 
 idx_number = sa.Table(
@@ -122,8 +129,8 @@ idx_number = sa.Table(
     sa.Column("value", sa.Float, nullable=False), sa.Column("low", sa.Float, nullable=False),
     sa.Column("high", sa.Float, nullable=False),
     _fk(),
-    sa.Index("ix_number_search", "resource_type", "param", "low", "high"),
-    sa.Index("ix_number_owner", "resource_type", "resource_id"),
+    sa.Index("ix_number_search", "resource_type", "param", "low", "high", "resource_id"),
+    sa.Index("ix_number_owner", "resource_type", "resource_id", "param"),
 )
 
 idx_quantity = sa.Table(
@@ -133,40 +140,70 @@ idx_quantity = sa.Table(
     sa.Column("code", sa.String(256)), sa.Column("unit", sa.String(256)),
     _fk(),
     sa.Index("ix_quantity_search", "resource_type", "param", "code", "low", "high"),
-    sa.Index("ix_quantity_owner", "resource_type", "resource_id"),
+    sa.Index("ix_quantity_owner", "resource_type", "resource_id", "param"),
 )
 
 idx_reference = sa.Table(
     "idx_reference", metadata, _pk(), *_owner(),
     sa.Column("target_type", sa.String(64)), sa.Column("target_id", sa.String(64)), sa.Column("url", sa.Text),
     _fk(),
-    sa.Index("ix_reference_search", "resource_type", "param", "target_type", "target_id"),
+    sa.Index("ix_reference_search", "resource_type", "param", "target_type", "target_id", "resource_id"),
     sa.Index("ix_reference_target", "target_type", "target_id"),
     sa.Index("ix_reference_url", "resource_type", "param", "url"),
-    sa.Index("ix_reference_owner", "resource_type", "resource_id"),
+    sa.Index("ix_reference_owner", "resource_type", "resource_id", "param"),
 )
 
 idx_uri = sa.Table(
     "idx_uri", metadata, _pk(), *_owner(),
-    sa.Column("uri", sa.Text, nullable=False),
+    sa.Column("uri", _c_text(), nullable=False),
     _fk(),
     sa.Index("ix_uri_search", "resource_type", "param", "uri"),
-    sa.Index("ix_uri_owner", "resource_type", "resource_id"),
+    sa.Index("ix_uri_owner", "resource_type", "resource_id", "param"),
 )
 
+# Location.position for ``near``: a bounding box on (latitude, longitude), then great-circle distance.
+idx_position = sa.Table(
+    "idx_position", metadata, _pk(), *_owner(),
+    sa.Column("latitude", sa.Float, nullable=False), sa.Column("longitude", sa.Float, nullable=False),
+    _fk(),
+    sa.Index("ix_position_search", "resource_type", "param", "latitude", "longitude", "resource_id"),
+    sa.Index("ix_position_owner", "resource_type", "resource_id", "param"),
+)
+
+# Composite parameters (https://hl7.org/fhir/R4/search.html#composite): one row per combination. The served
+# composites are token + (token | quantity | date | string); the first component fills c1_*, the second the
+# columns of its type among c2_*.
+idx_composite = sa.Table(
+    "idx_composite", metadata, _pk(), *_owner(),
+    sa.Column("c1_system", sa.String(512)), sa.Column("c1_code", sa.String(512)),
+    sa.Column("c2_system", sa.String(512)), sa.Column("c2_code", sa.String(512)), sa.Column("c2_unit", sa.String(256)),
+    sa.Column("c2_value", sa.Float), sa.Column("c2_low", sa.Float), sa.Column("c2_high", sa.Float),
+    sa.Column("c2_date_low", UTCDateTime()), sa.Column("c2_date_high", UTCDateTime()),
+    sa.Column("c2_normalized", _c_text()), sa.Column("c2_exact", sa.Text),
+    _fk(),
+    sa.Index("ix_composite_search", "resource_type", "param", "c1_code", "c2_code"),
+    sa.Index("ix_composite_owner", "resource_type", "resource_id", "param"),
+)
+COMPOSITE_BIT = 1 << 9
+
 # ResourceIndex attribute -> (table, mask bit); the order is the bit order.
+# Bit 7 is FTS_BIT; positions take bit 8. Each entry's dataclass fields are the table's columns after the owner,
+# so generic writers (IndexWriter, bulk) can insert them as they are. Composites (nested entries) are not
+# listed here: IndexWriter flattens them into idx_composite (COMPOSITE_BIT).
 INDEX_TABLES: dict[str, tuple[sa.Table, int]] = {
-    name: (table, 1 << bit) for bit, (name, table) in enumerate([
-        ("tokens", idx_token), ("strings", idx_string), ("dates", idx_date), ("numbers", idx_number),
-        ("quantities", idx_quantity), ("references", idx_reference), ("uris", idx_uri),
-    ])
+    name: (table, 1 << bit) for bit, (name, table) in [
+        (0, ("tokens", idx_token)), (1, ("strings", idx_string)), (2, ("dates", idx_date)),
+        (3, ("numbers", idx_number)), (4, ("quantities", idx_quantity)), (5, ("references", idx_reference)),
+        (6, ("uris", idx_uri)), (8, ("positions", idx_position)),
+    ]
 }
 
 # Name of the full-text table: FTS5 virtual table on SQLite (rowid = resource.pk, columns text/content),
 # on PostgreSQL a table (resource_pk, text tsvector, content tsvector) with GIN indexes.
 FTS_TABLE = "resource_fts"
 
-ALL_TABLES: tuple[str, ...] = (FTS_TABLE, *(t.name for t, _ in INDEX_TABLES.values()), "resource_version",
+ALL_TABLES: tuple[str, ...] = (FTS_TABLE, *(t.name for t, _ in INDEX_TABLES.values()), "idx_composite",
+                               "resource_version",
                                "resource")
 
 # Bulk Data $export jobs (https://hl7.org/fhir/uv/bulkdata/export.html), see fhirtrial/export/jobs.py.

@@ -102,8 +102,12 @@ class SQLRepository:
 
 
 def open_repository(url: str, indexer: Indexer | None = None, **options: Any) -> SQLRepository:
-    """Upgrade the database to the newest schema, then open it."""
+    """Upgrade the database to the newest schema, then open it (indexing with FhirPathIndexer by default)."""
     from .migrate import migrate
 
     migrate(url)
+    if indexer is None:
+        from ..search.extract import FhirPathIndexer
+
+        indexer = FhirPathIndexer()
     return SQLRepository(url, indexer, **options)

@@ -18,6 +18,7 @@ from ..search.index import Indexer, ResourceIndex
 from .criteria import ids_query
 from .failures import translated
 from .index_writer import IndexWriter
+from .related import Dependents, index_with_related, reindex
 from .repository import StoredResource, WriteResult
 from .schema import resource, resource_version
 from .versioning import check_body, check_id, check_type, now_ms, same_content, stamp
@@ -63,12 +64,15 @@ class SQLUnitOfWork:
     """The UnitOfWork of SQLRepository, bound to one connection inside an open write transaction."""
 
     def __init__(self, conn: sa.Connection, statements: Statements, indexer: Indexer, writer: IndexWriter,
-                 is_token: Callable[[str, str], bool]) -> None:
+                 is_token: Callable[[str, str], bool], find_ids: Callable[..., list[str]] | None = None,
+                 dependents: Dependents | None = None) -> None:
         self._conn = conn
         self._sql = statements
         self._indexer = indexer
         self._writer = writer
         self._is_token = is_token
+        self._find_ids = find_ids
+        self._dependents = dependents if dependents is not None else Dependents(indexer)
 
     # -- reads ---------------------------------------------------------------------------------------------
     def _lock(self, resource_type: str, resource_id: str) -> Row[Any] | None:
@@ -87,6 +91,8 @@ class SQLUnitOfWork:
 
     @_db
     def find_ids(self, resource_type: str, criteria: dict[str, list[str]]) -> list[str]:
+        if self._find_ids is not None:  # the search engine, inside this transaction
+            return self._find_ids(self._conn, resource_type, criteria)
         return list(self._conn.execute(ids_query(resource_type, criteria, self._is_token)).scalars())
 
     # -- writes --------------------------------------------------------------------------------------------
@@ -150,7 +156,7 @@ class SQLUnitOfWork:
         index = ResourceIndex()
         if content is not None:
             stamped, body = stamp(content, resource_id, vid, ts)
-            index = self._indexer.index(stamped)
+            index = index_with_related(self._conn, self._indexer, stamped, self._writer.postgres)
         text = body.decode() if body is not None else None
         params = {"rt": resource_type, "rid": resource_id, "vid": vid, "ts": ts, "deleted": content is None,
                   "body": text, "mask": self._writer.mask(index), "method": method}
@@ -164,7 +170,17 @@ class SQLUnitOfWork:
             self._writer.clear(self._conn, resource_type, resource_id, pk, row.index_mask)
         self._conn.execute(self._sql.insert_version, params)
         self._writer.write(self._conn, resource_type, resource_id, pk, index)
+        self._reindex_dependents(resource_type, resource_id)
         return StoredResource(resource_type, resource_id, vid, ts, content is None, body, method)
+
+
+    def _reindex_dependents(self, resource_type: str, resource_id: str) -> None:
+        """A changed Group/PlanDefinition feeds the index of the studies that resolve it: rewrite theirs."""
+        key = f"{resource_type}/{resource_id}"
+        for rtype, rid in self._dependents.referencing(self._conn, resource_type, resource_id):
+            if (rtype, rid) != (resource_type, resource_id):
+                reindex(self._conn, self._indexer, self._writer, self._writer.postgres, rtype, rid,
+                        only_if_resolves=key)
 
 
 def _check_version(resource_type: str, resource_id: str, row: Row[Any] | None, if_match: int | None) -> None:

@@ -1,4 +1,7 @@
-"""Type-level interactions: create, conditional update/delete, search, https://hl7.org/fhir/R4/http.html#create."""
+"""Type-level interactions: create, conditional update/delete, https://hl7.org/fhir/R4/http.html#create.
+
+Search lives in routes/search.py.
+"""
 from __future__ import annotations
 
 from fastapi import APIRouter
@@ -8,12 +11,10 @@ from starlette.responses import Response
 from ...errors import InvalidRequest
 from .. import interactions
 from ..auth import require_writer
-from ..bundles import bundle, search_entry
-from ..context import base_url, read_json, repo_of, settings_of
+from ..context import read_json, settings_of
 from ..negotiation import negotiate, require_content_type
-from ..responses import empty_response, fhir_response
+from ..responses import empty_response
 from .common import blocking, check_type, in_transaction, write_response
-from .history import count_param
 
 router = APIRouter()
 
@@ -58,24 +59,3 @@ async def conditional_delete(request: Request, resource_type: str) -> Response:
     negotiate(request)
     await blocking(in_transaction, request, interactions.conditional_delete, resource_type, _criteria(request))
     return empty_response(204)
-
-
-def _find(request: Request, resource_type: str, criteria: dict[str, list[str]], count: int) -> list:
-    repo = repo_of(request)
-    with repo.unit_of_work() as uow:
-        ids = uow.find_ids(resource_type, criteria) if criteria else []
-    return [repo.read(resource_type, i) for i in ids[:count]]
-
-
-@router.get("/{resource_type}")
-async def search(request: Request, resource_type: str) -> Response:
-    check_type(resource_type)
-    fmt = negotiate(request)
-    count = count_param(request)
-    criteria = {k: request.query_params.getlist(k) for k in request.query_params.keys()
-                if k not in ("_count", "_format", "_pretty")}
-    found = await blocking(_find, request, resource_type, criteria, count)
-    base = base_url(request)
-    self_link = f"{base}/{resource_type}" + (f"?{request.url.query}" if request.url.query else "")
-    return fhir_response(bundle("searchset", [search_entry(s, base) for s in found], links=[("self", self_link)],
-                                total=len(found)), fmt=fmt)

@@ -17,7 +17,8 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-INDEX_TABLES = ("idx_token", "idx_string", "idx_date", "idx_number", "idx_quantity", "idx_reference", "idx_uri")
+INDEX_TABLES = ("idx_token", "idx_string", "idx_date", "idx_number", "idx_quantity", "idx_reference", "idx_uri",
+                "idx_position", "idx_composite")
 
 
 def is_postgres() -> bool:
@@ -26,6 +27,12 @@ def is_postgres() -> bool:
 
 def _ts() -> sa.DateTime:
     return sa.DateTime(timezone=True)
+
+
+def _c_text(length: int | None = None) -> sa.types.TypeEngine:
+    """Code-point ordered text (PostgreSQL COLLATE "C"): prefix searches become index range scans."""
+    base = sa.String(length) if length else sa.Text()
+    return base.with_variant(sa.String(length, collation="C") if length else sa.Text(collation="C"), "postgresql")
 
 
 def _pk() -> sa.Column:
@@ -45,7 +52,7 @@ def _index_table(name: str, short: str, columns: list[sa.Column], search: list[s
                                 ondelete="CASCADE", name=f"fk_{short}_resource"),
     )
     op.create_index(f"ix_{short}_search", name, ["resource_type", "param", *search])
-    op.create_index(f"ix_{short}_owner", name, ["resource_type", "resource_id"])
+    op.create_index(f"ix_{short}_owner", name, ["resource_type", "resource_id", "param"])
     for index_name, cols in (extra or {}).items():
         op.create_index(index_name, name, cols)
 
@@ -81,24 +88,36 @@ def upgrade() -> None:
     op.create_index("ix_version_type_updated", "resource_version",
                     ["resource_type", "last_updated", "resource_id", "version_id"])
 
-    _index_table("idx_token", "token", [sa.Column("system", sa.String(512)), sa.Column("code", sa.String(512)),
-                                        sa.Column("text", sa.Text)], ["code", "system"])
-    _index_table("idx_string", "string", [sa.Column("normalized", sa.Text, nullable=False),
-                                          sa.Column("exact", sa.Text, nullable=False)], ["normalized"])
+    # The search indexes end with resource_id so that the id lists of a filter are read from the index alone.
+    _index_table("idx_token", "token", [sa.Column("system", sa.String(512)), sa.Column("code", _c_text(512)),
+                                        sa.Column("text", sa.Text)], ["code", "system", "resource_id"])
+    _index_table("idx_string", "string", [sa.Column("normalized", _c_text(), nullable=False),
+                                          sa.Column("exact", sa.Text, nullable=False)], ["normalized", "resource_id"])
     _index_table("idx_date", "date", [sa.Column("low", _ts(), nullable=False),
-                                      sa.Column("high", _ts(), nullable=False)], ["low", "high"])
+                                      sa.Column("high", _ts(), nullable=False)], ["low", "high", "resource_id"])
     _index_table("idx_number", "number", [sa.Column("value", sa.Float, nullable=False),
                                           sa.Column("low", sa.Float, nullable=False),
-                                          sa.Column("high", sa.Float, nullable=False)], ["low", "high"])
+                                          sa.Column("high", sa.Float, nullable=False)], ["low", "high", "resource_id"])
     _index_table("idx_quantity", "quantity", [
         sa.Column("value", sa.Float, nullable=False), sa.Column("low", sa.Float, nullable=False),
         sa.Column("high", sa.Float, nullable=False), sa.Column("system", sa.String(512)),
         sa.Column("code", sa.String(256)), sa.Column("unit", sa.String(256))], ["code", "low", "high"])
     _index_table("idx_reference", "reference", [
         sa.Column("target_type", sa.String(64)), sa.Column("target_id", sa.String(64)), sa.Column("url", sa.Text)],
-        ["target_type", "target_id"],
+        ["target_type", "target_id", "resource_id"],
         {"ix_reference_target": ["target_type", "target_id"], "ix_reference_url": ["resource_type", "param", "url"]})
-    _index_table("idx_uri", "uri", [sa.Column("uri", sa.Text, nullable=False)], ["uri"])
+    _index_table("idx_uri", "uri", [sa.Column("uri", _c_text(), nullable=False)], ["uri"])
+    # Location near: bounding box on (latitude, longitude), then great-circle distance.
+    _index_table("idx_position", "position", [sa.Column("latitude", sa.Float, nullable=False),
+                                              sa.Column("longitude", sa.Float, nullable=False)],
+                 ["latitude", "longitude", "resource_id"])
+    # Composites: token + (token | quantity | date | string), flattened (see schema.idx_composite).
+    _index_table("idx_composite", "composite", [
+        sa.Column("c1_system", sa.String(512)), sa.Column("c1_code", sa.String(512)),
+        sa.Column("c2_system", sa.String(512)), sa.Column("c2_code", sa.String(512)),
+        sa.Column("c2_unit", sa.String(256)), sa.Column("c2_value", sa.Float), sa.Column("c2_low", sa.Float),
+        sa.Column("c2_high", sa.Float), sa.Column("c2_date_low", _ts()), sa.Column("c2_date_high", _ts()),
+        sa.Column("c2_normalized", _c_text()), sa.Column("c2_exact", sa.Text)], ["c1_code", "c2_code"])
 
     # Full text for _text / _content (https://hl7.org/fhir/R4/search.html#text).
     if is_postgres():

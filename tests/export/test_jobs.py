@@ -1,0 +1,75 @@
+"""The $export job table: exclusive claims, recovery of jobs whose process died, https://hl7.org/fhir/uv/bulkdata/export.html."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from fhirtrial.export import jobs
+from fhirtrial.store.schema import export_job
+
+
+def _new(store: jobs.JobStore) -> jobs.Job:
+    return store.create(request_url="http://x/fhir/$export", scope=None, types=None, since=None,
+                        output_format="application/fhir+ndjson", requires_token=False)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_each_job_is_claimed_by_exactly_one_worker(repo: Any) -> None:
+    store = jobs.JobStore(repo)
+    created = {_new(store).id for _ in range(5)}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        claims = list(pool.map(lambda n: jobs.JobStore(repo).claim(f"w{n}"), range(8)))
+    won = [c.id for c in claims if c is not None]
+    assert sorted(won) == sorted(created)  # 5 jobs, 8 workers: every job once, no job twice
+    assert jobs.JobStore(repo).claim("late") is None
+    assert all(store.get(i).status == jobs.RUNNING and store.get(i).attempts == 1 for i in created)
+
+
+def test_recover_requeues_a_dead_workers_job_then_gives_up(repo: Any) -> None:
+    store = jobs.JobStore(repo)
+    job = _new(store)
+    dead = f"{socket.gethostname()}:{_dead_pid()}:x"
+    for attempt in range(1, jobs.MAX_ATTEMPTS + 1):
+        assert store.claim(dead).id == job.id
+        expected = jobs.QUEUED if attempt < jobs.MAX_ATTEMPTS else jobs.FAILED
+        assert store.recover() == [(job.id, expected)]
+    failed = store.get(job.id)
+    assert failed.status == jobs.FAILED and "interrupted 3 times" in failed.error
+
+
+def test_recover_leaves_live_workers_alone_but_not_silent_ones(repo: Any) -> None:
+    store = jobs.JobStore(repo)
+    live, remote = _new(store), _new(store)
+    assert store.claim(f"{socket.gethostname()}:{os.getppid()}:y").id == live.id  # a live process on this host
+    assert store.claim("other-host:1:z").id == remote.id  # another host: judged by its heartbeat
+    assert store.recover() == []
+    with repo.engine.begin() as conn:
+        conn.execute(export_job.update().where(export_job.c.id == remote.id).values(
+            heartbeat=datetime.now(timezone.utc) - timedelta(seconds=jobs.STALE_AFTER_S + 5)))
+    assert store.recover() == [(remote.id, jobs.QUEUED)]
+    assert store.get(live.id).status == jobs.RUNNING
+
+
+def test_cancel_and_beat(repo: Any) -> None:
+    store = jobs.JobStore(repo)
+    job = _new(store)
+    assert store.claim("w").id == job.id
+    assert store.beat(job.id, "w", 5, 10)
+    assert not store.beat(job.id, "someone-else", 5, 10)
+    assert store.cancel(job.id).status == jobs.RUNNING
+    assert not store.beat(job.id, "w", 6, 10)  # the runner learns it was cancelled
+    assert store.cancel(job.id) is None and store.cancel("nope") is None
+    with repo.engine.connect() as conn:
+        assert conn.execute(sa.select(export_job.c.status)).scalar_one() == jobs.CANCELLED

@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from .. import __version__
 from ..config import Settings, get_settings
+from ..export.jobs import start_export_runner, stop_export_runner
 from ..store.repository import Repository
 from . import edge, openapi
 from .fastpath import ReadFastPath
@@ -47,9 +48,12 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
         # Our trial SearchParameters, readable and searchable at /SearchParameter (idempotent: no new versions).
         search.ensure_search_parameters(app.state.repo)
         app.state.search_parameters_seeded = True
+        # Bulk export jobs interrupted by a restart are picked up again at boot, not at the first poll.
+        start_export_runner(app)
         try:
             yield
         finally:
+            stop_export_runner(app)
             if owned:
                 app.state.repo.close()
                 app.state.repo = None

@@ -67,9 +67,21 @@ def database_url(_database_template: Path | _Truncator, tmp_path: Path) -> str:
     return f"sqlite:///{target}"
 
 
+_INDEXERS: list[object] = []
+
+
+def _indexer() -> object:
+    """One FhirPathIndexer per session: compiling its plans once keeps per-test setup cheap."""
+    from fhirtrial.search.extract import FhirPathIndexer
+
+    if not _INDEXERS:
+        _INDEXERS.append(FhirPathIndexer())
+    return _INDEXERS[0]
+
+
 @pytest.fixture
 def repo(database_url: str) -> Iterator[SQLRepository]:
-    """An open, migrated, empty SQLRepository (no search indexer)."""
-    repository = SQLRepository(database_url)
+    """An open, migrated, empty SQLRepository indexing with FhirPathIndexer (the default everywhere)."""
+    repository = SQLRepository(database_url, _indexer())
     yield repository
     repository.close()

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from ..errors import FhirError
 from .engine import WRITE
-from .failures import DB_ERRORS, translate
+from .failures import DB_ERRORS
 from .index_writer import IndexWriter, pg_safe
 from .schema import FTS_BIT, FTS_TABLE, INDEX_TABLES, resource, resource_version
 from .versioning import comparable_content, stamp
@@ -297,6 +297,7 @@ def _utc(ts: Any) -> datetime:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, FhirError):
         return exc.diagnostics
-    if isinstance(exc, DB_ERRORS):
-        return translate(exc).diagnostics
+    if isinstance(exc, DB_ERRORS):  # the database's own first line, without translate()'s warning log
+        orig = getattr(exc, "orig", None) or exc
+        return f"the database refused the study: {str(orig).splitlines()[0] if str(orig) else type(orig).__name__}"
     return f"{type(exc).__name__}: {exc}"

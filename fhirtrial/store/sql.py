@@ -4,11 +4,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ..errors import Gone, NotFound
+from ..errors import Gone, InvalidRequest, NotFound
 from ..search.index import Indexer, NoIndexer
 from .criteria import DEFAULT_TOKENS
 from .engine import BUSY_TIMEOUT_S, WRITE, create_engine, is_postgres
@@ -16,9 +16,15 @@ from .failures import translated
 from .history import history_page
 from .index_writer import IndexWriter
 from .reader import Reader
-from .repository import HistoryPage, StoredResource
+from .related import Dependents
+from .repository import HistoryPage, SearchPage, StoredResource
+from .search import SearchEngine
 from .schema import resource, resource_version
 from .unit_of_work import SQLUnitOfWork, Statements
+
+
+if TYPE_CHECKING:
+    from ..search.request import SearchRequest
 
 
 class SQLRepository:
@@ -37,6 +43,8 @@ class SQLRepository:
         self._writer = IndexWriter(self.postgres)
         self._statements = Statements(self.postgres)
         self._reader = Reader(self.engine.url, busy_timeout_s=busy_timeout_s)
+        self._search = SearchEngine(self.postgres)
+        self._dependents = Dependents(self.indexer)
         v = resource_version.c
         body = sa.cast(v.body, sa.Text) if self.postgres else v.body
         self._vread = sa.select(v.last_updated, v.deleted, v.method, body).where(
@@ -79,7 +87,29 @@ class SQLRepository:
         """A write transaction (SQLite: BEGIN IMMEDIATE); commits on normal exit, rolls back on any exception."""
         with translated(), self.engine.connect().execution_options(**{WRITE: True}) as conn:
             with conn.begin():
-                yield SQLUnitOfWork(conn, self._statements, self.indexer, self._writer, self._is_token)
+                yield SQLUnitOfWork(conn, self._statements, self.indexer, self._writer, self._is_token,
+                                    self._find_ids, self._dependents)
+
+    def search(self, request: SearchRequest, *, cursor: str | None = None) -> SearchPage:
+        """Run a parsed search in one read transaction (matches, total and includes from one snapshot)."""
+        with translated(), self.engine.connect() as conn, conn.begin():
+            return self._search.search(conn, request, cursor)
+
+    def find_ids(self, resource_type: str, criteria: dict[str, list[str]]) -> list[str]:
+        """Ids of current resources matching search criteria (conditional interactions), outside a transaction."""
+        with translated(), self.engine.connect() as conn, conn.begin():
+            return self._find_ids(conn, resource_type, criteria)
+
+    def _find_ids(self, conn: sa.Connection, resource_type: str, criteria: dict[str, list[str]]) -> list[str]:
+        from ..search.parser import parse_search
+
+        pairs = [(name, value) for name, values in criteria.items() for value in values]
+        request = parse_search(resource_type, pairs, strict=True)
+        if request.ignored:  # e.g. an empty value: never widen a conditional write by dropping a criterion
+            bad = request.ignored[0]
+            raise InvalidRequest(f"Search parameter {bad.name!r} cannot be used here: {bad.reason}",
+                                 expression=bad.name)
+        return self._search.find_ids(conn, request)
 
     def close(self) -> None:
         self._reader.close()

@@ -75,7 +75,6 @@ EXTRA: list[dict[str, Any]] = [
      "valueQuantity": {"value": 72, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
      "performer": [{"reference": "Practitioner/walk-pr"}], "identifier": [{"value": "o1"}],
      "method": {"coding": [{"code": "m"}]}, "device": {"reference": "Device/d1"},
-     "dataAbsentReason": {"coding": [{"code": "x"}]},
      "interpretation": [{"coding": [{"code": "N"}]}], "basedOn": [{"reference": "ServiceRequest/sr1"}],
      "focus": [{"reference": "Patient/walk-pat2"}], "hasMember": [{"reference": "Observation/walk-obs2"}],
      "derivedFrom": [{"reference": "Observation/walk-obs2"}], "partOf": [{"reference": "Procedure/p1"}],
@@ -83,7 +82,7 @@ EXTRA: list[dict[str, Any]] = [
      "component": [{"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
                     "valueQuantity": {"value": 120, "unit": "mmHg", "system": "http://unitsofmeasure.org",
                                       "code": "mm[Hg]"},
-                    "dataAbsentReason": {"coding": [{"code": "y"}]}, "interpretation": [{"coding": [{"code": "H"}]}]}]},
+                    "interpretation": [{"coding": [{"code": "H"}]}]}]},
     {"resourceType": "Observation", "id": "walk-obs2", "status": "final", "code": {"text": "other"},
      "valueCodeableConcept": {"coding": [{"system": "urn:v", "code": "pos"}]}, "valueString": None},
 ]
@@ -302,9 +301,9 @@ async def test_every_advertised_include_works(walk: tuple[httpx.AsyncClient, Any
 
 async def test_includes_find_the_example_studies_sites(walk: tuple[httpx.AsyncClient, Any]) -> None:
     c, _ = walk
-    body = _ok(await c.get("ResearchStudy?_include=ResearchStudy:site&_count=2"), "include site")
+    body = _ok(await c.get("ResearchStudy?_include=ResearchStudy:site&_count=50"), "include site")
     assert any(e["search"]["mode"] == "include" and e["resource"]["resourceType"] == "Location" for e in body["entry"])
-    body = _ok(await c.get("Group?_revinclude=ResearchStudy:enrollment&_count=50"), "revinclude")
+    body = _ok(await c.get("Group?_revinclude=ResearchStudy:eligibility&_count=50"), "revinclude")
     assert any(e["search"]["mode"] == "include" and e["resource"]["resourceType"] == "ResearchStudy"
                for e in body["entry"])
 

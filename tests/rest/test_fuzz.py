@@ -23,7 +23,7 @@ ST = Path(sys.executable).with_name("st")
 
 
 @pytest.fixture
-def live(database_url: str, repo: Any) -> Iterator[str]:
+def live(database_url: str, repo: Any, tmp_path: Path) -> Iterator[str]:
     import time
 
     import httpx
@@ -31,8 +31,10 @@ def live(database_url: str, repo: Any) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "FHIRTRIAL_DATABASE_URL": database_url, "FHIRTRIAL_API_TOKEN": TOKEN}
     env.pop("FHIRTRIAL_BASE_URL", None)
+    # The log goes to a file: a pipe nobody reads would fill with logged errors and stall the server.
+    log = (tmp_path / "server.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=log, stderr=subprocess.STDOUT)
     origin = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -43,7 +45,7 @@ def live(database_url: str, repo: Any) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {proc.stderr.read().decode()[-3000:]}")
+                raise RuntimeError(f"server did not start: {(tmp_path / 'server.log').read_text()[-3000:]}")
             time.sleep(0.1)
         yield origin
     finally:
@@ -52,6 +54,7 @@ def live(database_url: str, repo: Any) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 def schemathesis_command(origin: str, *, max_examples: int, seed: int | None = None) -> list[str]:

@@ -78,6 +78,10 @@ class MemorySearch:
     def _match(self, key: tuple[str, str], f: Filter, indexes: dict, depth: int = 0) -> bool:
         if not f.chain[depth:]:
             if f.type == "fulltext":
+                idx = indexes[key]
+                if f.modifier == "missing":
+                    present = bool(idx.text if f.param == "_text" else idx.content)
+                    return any(v.missing != present for v in f.values)  # type: ignore[union-attr]
                 needle = " ".join(v.normalized for v in f.values)  # type: ignore[union-attr]
                 idx = indexes[key]
                 hay = (idx.text if f.param == "_text" else idx.content).lower()
@@ -173,10 +177,8 @@ __all__ = ["MemorySearch", "ReferenceValue", "searchable", "store_has_search"]
 
 
 def open_searchable(database_url: str, repo: Any) -> tuple[Any, Any]:
-    """(repository with search, closer). The SQL store with the search indexer once it has search."""
+    """(repository with search, closer): the store itself once it has search (the conftest ``repo`` indexes with
+    FhirPathIndexer), else the in-memory stand-in."""
     if store_has_search(repo):
-        from fhirtrial.store.sql import SQLRepository
-
-        sql = SQLRepository(database_url, indexer=FhirPathIndexer(base_url=BASE))
-        return sql, sql.close
+        return repo, lambda: None
     return MemorySearch(repo), lambda: None

@@ -104,17 +104,20 @@ def test_find_ids_by_id_and_tokens(indexed_repo: SQLRepository) -> None:
         assert find("Group", {"_id": ["a"]}) == ["a"]
 
 
-@pytest.mark.parametrize("criteria", [{"name": ["x"]}, {"identifier:exact": ["x"]}, {"identifier": [""]},
-                                      {"identifier": ["|"]}, {"birthdate": ["2000"]}])
+@pytest.mark.parametrize("criteria", [{"nonsense": ["x"]}, {"identifier:exact": ["x"]}, {"identifier": [""]},
+                                      {"identifier": ["|"]}, {"birthdate": ["20x0"]}])
 def test_find_ids_rejects_what_it_cannot_answer(indexed_repo: SQLRepository, criteria: dict) -> None:
     with pytest.raises(InvalidRequest) as info, indexed_repo.unit_of_work() as uow:
         uow.find_ids("Patient", criteria)
     assert next(iter(criteria)).split(":")[0] in info.value.diagnostics
 
 
-def test_find_ids_without_param_types_knows_identifier(repo: SQLRepository) -> None:
+def test_find_ids_uses_the_search_engine(repo: SQLRepository) -> None:
     with repo.unit_of_work() as uow:
         uow.update("Patient", "a", FULL)
-        assert uow.find_ids("Patient", {"identifier": ["urn:s|1"]}) == []  # no indexer, no rows
-        with pytest.raises(InvalidRequest):
-            uow.find_ids("Patient", {"gender": ["female"]})
+        uow.update("Patient", "b", patient("Jones", birthDate="1990"))
+        assert uow.find_ids("Patient", {"identifier": ["urn:s|1"]}) == ["a"]
+        assert uow.find_ids("Patient", {"gender": ["female"]}) == ["a"]
+        assert uow.find_ids("Patient", {"birthdate": ["lt1980"], "name": ["smi"]}) == ["a"]
+        assert uow.find_ids("Patient", {"gender:missing": ["true"]}) == ["b"]
+    assert repo.find_ids("Patient", {"family": ["jones"]}) == ["b"]

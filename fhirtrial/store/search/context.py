@@ -1,0 +1,55 @@
+"""What the predicate builders share: the dialect and helpers that keep every client value a bound parameter."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..schema import (idx_composite, idx_date, idx_number, idx_position, idx_quantity, idx_reference, idx_string,
+                      idx_token, idx_uri)
+
+# Filter.type -> index table (matching._ROWS names the same rows in memory).
+TABLES: dict[str, sa.Table] = {
+    "token": idx_token, "string": idx_string, "date": idx_date, "number": idx_number, "quantity": idx_quantity,
+    "reference": idx_reference, "uri": idx_uri, "special": idx_position, "composite": idx_composite,
+}
+
+
+@dataclass(slots=True)
+class Context:
+    postgres: bool
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def contains(self, column: Any, needle: str) -> sa.ColumnElement[bool]:
+        """``needle`` occurs in ``column`` (exact substring, no LIKE wildcards to escape)."""
+        fn = sa.func.strpos if self.postgres else sa.func.instr
+        return fn(column, sa.literal(needle, sa.Text)) > 0
+
+
+def bound(value: Any, type_: Any = None) -> Any:
+    """A bound parameter (never SQL text)."""
+    return sa.literal(value, type_) if type_ is not None else sa.literal(value)
+
+
+def successor(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with ``prefix`` (code-point order), or None."""
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < 0x10FFFF:
+            nxt = last + 1
+            if 0xD800 <= nxt <= 0xDFFF:  # surrogates are not encodable
+                nxt = 0xE000
+            return "".join(chars) + chr(nxt)
+    return None
+
+
+def starts_with(column: Any, prefix: str) -> sa.ColumnElement[bool]:
+    """``column`` starts with ``prefix``, as an index range (code-point collation on both databases)."""
+    if prefix == "":
+        return sa.true()
+    cond = column >= bound(prefix, sa.Text)
+    upper = successor(prefix)
+    return sa.and_(cond, column < bound(upper, sa.Text)) if upper is not None else cond

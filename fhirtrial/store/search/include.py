@@ -1,0 +1,91 @@
+"""_include / _revinclude with :iterate and * (https://hl7.org/fhir/R4/search.html#include), for one page.
+
+Non-iterating includes apply to the page's matches; :iterate ones also to what was included, round after
+round, until nothing new turns up (or the limits below are reached).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ...search.request import Include
+from ..schema import idx_reference
+from .rows import load_resources
+
+MAX_INCLUDED = 1000
+MAX_ROUNDS = 8
+_CHUNK = 500
+
+Key = tuple[str, str]
+
+
+def _chunks(items: list[str]) -> Any:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+def _by_type(keys: list[Key]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for t, i in keys:
+        out.setdefault(t, []).append(i)
+    return out
+
+
+def _targets(conn: sa.Connection, inc: Include, frontier: list[Key]) -> set[Key]:
+    c = idx_reference.c
+    found: set[Key] = set()
+    for rtype, ids in _by_type(frontier).items():
+        if inc.source_type not in ("*", rtype):
+            continue
+        for chunk in _chunks(ids):
+            q = sa.select(c.target_type, c.target_id).where(
+                c.resource_type == rtype, c.resource_id.in_(chunk), c.target_id.is_not(None))
+            if inc.param != "*":
+                q = q.where(c.param == inc.param)
+            if inc.target_type:
+                q = q.where(c.target_type == inc.target_type)
+            found.update((t, i) for t, i in conn.execute(q) if t is not None)
+    return found
+
+
+def _sources(conn: sa.Connection, inc: Include, frontier: list[Key]) -> set[Key]:
+    c = idx_reference.c
+    found: set[Key] = set()
+    for rtype, ids in _by_type(frontier).items():
+        if inc.target_type and inc.target_type != rtype:
+            continue
+        for chunk in _chunks(ids):
+            q = sa.select(c.resource_type, c.resource_id).where(c.target_type == rtype, c.target_id.in_(chunk))
+            if inc.source_type != "*":
+                q = q.where(c.resource_type == inc.source_type)
+            if inc.param != "*":
+                q = q.where(c.param == inc.param)
+            found.update((t, i) for t, i in conn.execute(q))
+    return found
+
+
+def resolve_includes(conn: sa.Connection, postgres: bool, includes: tuple[Include, ...], matches: list[Key]
+                     ) -> list[Any]:
+    """StoredResources included for the page (current, not deleted, not among ``matches``), in a stable order."""
+    if not includes or not matches:
+        return []
+    seen: set[Key] = set(matches)
+    out: list[Any] = []
+    frontier = list(matches)
+    for round_ in range(MAX_ROUNDS):
+        active = [inc for inc in includes if round_ == 0 or inc.iterate]
+        if not active or not frontier:
+            break
+        found: set[Key] = set()
+        for inc in active:
+            found |= _sources(conn, inc, frontier) if inc.reverse else _targets(conn, inc, frontier)
+        new = sorted(found - seen)
+        seen.update(new)
+        new = new[:max(0, MAX_INCLUDED - len(out))]
+        loaded = load_resources(conn, postgres, new)
+        out.extend(loaded)
+        frontier = [(s.resource_type, s.id) for s in loaded]
+        if len(out) >= MAX_INCLUDED:
+            break
+    return out

@@ -1,0 +1,116 @@
+"""One filter on its own type: ``id IN (SELECT resource_id FROM idx_<type> WHERE ...)`` with the values ORed.
+
+The semi-join is written as IN over the parameter's index table (an EXISTS in meaning): the planner may then
+drive the query from the index (selective filters) or probe it per candidate (broad ones). Every client value
+is a bound parameter.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import sqlalchemy as sa
+
+from ...search.convert import IDENTIFIER
+from ...search.request import (CompositeValue, DateValue, Filter, MissingValue, NearValue, NumberValue,
+                               OfTypeValue, QuantityValue, ReferenceValue, TextValue, TokenValue, UriValue)
+from ..schema import idx_composite, idx_date, idx_number, idx_position, idx_quantity, idx_reference, idx_string, \
+    idx_token, idx_uri, resource
+from .composite import composite_condition
+from .context import Context
+from .date import date_condition
+from .fulltext import fulltext_pks
+from .missing import missing_condition
+from .near import near_condition
+from .number import number_condition
+from .quantity import quantity_condition
+from .reference import reference_condition
+from .string import string_condition
+from .token import in_condition, of_type_condition, text_condition, token_condition
+from .uri import uri_condition
+
+NEGATIVE_MODIFIERS = frozenset({"not", "not-in"})
+
+
+def value_condition(ctx: Context, f: Filter, v: Any) -> tuple[sa.Table, sa.ColumnElement[bool]]:
+    """The index table and row condition (param included) for one value of ``f``."""
+    mod = f.modifier
+    if isinstance(v, TokenValue) and mod == "identifier":
+        t = idx_token.c
+        return idx_token, sa.and_(t.param == f.param + IDENTIFIER, token_condition(t, v))
+    if isinstance(v, OfTypeValue):
+        return idx_token, of_type_condition(idx_token.c, f.param, v)
+    if f.type == "token":
+        t = idx_token.c
+        if isinstance(v, TokenValue):
+            return idx_token, sa.and_(t.param == f.param, token_condition(t, v))
+        if isinstance(v, TextValue):
+            return idx_token, sa.and_(t.param == f.param, text_condition(ctx, t.text, v))
+        if isinstance(v, UriValue) and mod in ("in", "not-in"):
+            return idx_token, sa.and_(t.param == f.param, in_condition(t, v))
+    if isinstance(v, TextValue) and f.type == "string":
+        s = idx_string.c
+        return idx_string, sa.and_(s.param == f.param, string_condition(ctx, s.normalized, s.exact, v, mod))
+    if isinstance(v, DateValue):
+        d = idx_date.c
+        return idx_date, sa.and_(d.param == f.param, date_condition(ctx, d.low, d.high, v))
+    if isinstance(v, QuantityValue):
+        q = idx_quantity.c
+        return idx_quantity, sa.and_(q.param == f.param, quantity_condition(q, v))
+    if isinstance(v, NumberValue):
+        n = idx_number.c
+        return idx_number, sa.and_(n.param == f.param, number_condition(n, v, f.range_contains))
+    if f.type == "reference" and isinstance(v, (ReferenceValue, UriValue)):
+        r = idx_reference.c
+        return idx_reference, sa.and_(r.param == f.param, reference_condition(r, v, mod))
+    if isinstance(v, UriValue):
+        u = idx_uri.c
+        return idx_uri, sa.and_(u.param == f.param, uri_condition(u.uri, v, mod))
+    if isinstance(v, NearValue):
+        p = idx_position.c
+        return idx_position, sa.and_(p.param == f.param, near_condition(ctx, p, v))
+    if isinstance(v, CompositeValue):
+        c = idx_composite.c
+        return idx_composite, sa.and_(c.param == f.param, composite_condition(ctx, v))
+    raise NotImplementedError(f"{type(v).__name__} on a {f.type} parameter with :{mod}")
+
+
+def positive_condition(ctx: Context, f: Filter, type_expr: Any, id_col: Any) -> sa.ColumnElement[bool]:
+    """Some row of the resource matches one of the values."""
+    by_table: dict[str, tuple[sa.Table, list[sa.ColumnElement[bool]]]] = {}
+    for v in f.values:
+        table, cond = value_condition(ctx, f, v)
+        by_table.setdefault(table.name, (table, []))[1].append(cond)
+    parts = []
+    for table, conds in by_table.values():
+        rows = sa.select(table.c.resource_id).where(table.c.resource_type == type_expr, sa.or_(*conds))
+        parts.append(id_col.in_(rows))
+    return sa.or_(*parts)
+
+
+def is_negative(f: Filter) -> bool:
+    """Whether resources without index rows can match (then the candidates must come from ``resource``)."""
+    if f.values and isinstance(f.values[0], MissingValue):
+        return any(v.missing for v in f.values if isinstance(v, MissingValue))
+    return f.modifier in NEGATIVE_MODIFIERS
+
+
+def filter_condition(ctx: Context, f: Filter, type_expr: Any, id_col: Any, pk_col: Any = None
+                     ) -> sa.ColumnElement[bool]:
+    """The final parameter of ``f`` (chains aside) as a condition on resources of ``type_expr`` with ``id_col``."""
+    if f.type == "fulltext":
+        pks = fulltext_pks(ctx, f)
+        if pk_col is not None:
+            return pk_col.in_(pks)
+        r = resource.c
+        return id_col.in_(sa.select(r.id).where(r.resource_type == type_expr, r.pk.in_(pks)))
+    if f.values and isinstance(f.values[0], MissingValue):
+        return missing_condition(f, type_expr, id_col)
+    if f.param == "_id" and f.modifier is None and all(
+            isinstance(v, TokenValue) and v.system is None and not v.match_system for v in f.values):
+        return id_col.in_([v.code for v in f.values])  # _id rows mirror resource.id
+    if f.modifier in NEGATIVE_MODIFIERS:
+        positive = Filter(f.name, f.resource_type, f.param, f.type, "in" if f.modifier == "not-in" else None,
+                          f.values, f.raw, (), f.range_contains)
+        return sa.not_(positive_condition(ctx, positive, type_expr, id_col))
+    return positive_condition(ctx, f, type_expr, id_col)

@@ -1,0 +1,62 @@
+"""_sort (https://hl7.org/fhir/R4/search.html#sort): several keys, ``-`` descending, resources without a value last.
+
+Per key the value is taken from the parameter's index rows as HAPI does: dates sort by the interval's low end
+ascending and its high end descending; strings by the normalised text; tokens by code; numbers and quantities
+by value; references by target id (else URL); uris by uri. ``_id`` and ``_lastUpdated`` use the resource row,
+``_score`` the full-text rank. The resource pk ends every order, so the order is total (needed for keyset paging).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ...search.request import Filter, SearchRequest, SortKey
+from .context import TABLES, Context
+from .fulltext import score_expression
+
+_VALUE_COLUMN = {"string": "normalized", "token": "code", "number": "value", "quantity": "value",
+                 "reference": "target_id", "uri": "uri"}
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One ORDER BY term: an expression, its direction, and whether it can be NULL (then NULLs sort last)."""
+
+    expr: Any
+    descending: bool
+    nullable: bool
+
+
+def key_expression(ctx: Context, key: SortKey, request: SearchRequest, r: Any, type_expr: Any) -> tuple[Any, bool]:
+    """(expression, nullable) of one sort key for the resource row ``r``."""
+    if key.param == "_id":
+        return (sa.collate(r.id, "C") if ctx.postgres else r.id), False
+    if key.param == "_lastUpdated":
+        return r.last_updated, False
+    if key.param == "_score":
+        fts: Filter | None = next((f for f in request.filters if f.type == "fulltext" and not f.chain), None)
+        if fts is None:
+            return sa.literal(0.0), False
+        return score_expression(ctx, fts, r.pk), True
+    table = TABLES.get(key.type)
+    if table is None:
+        return sa.literal(None), True
+    c = table.c
+    if key.type == "date":
+        value = sa.func.max(c.high) if key.descending else sa.func.min(c.low)
+    else:
+        column = c[_VALUE_COLUMN.get(key.type, "code")]
+        value = sa.func.max(column) if key.descending else sa.func.min(column)
+    sub = sa.select(value).where(c.resource_type == type_expr, c.resource_id == r.id, c.param == key.param)
+    return sub.scalar_subquery(), True
+
+
+def sort_terms(ctx: Context, request: SearchRequest, r: Any, type_expr: Any) -> list[Term]:
+    terms: list[Term] = []
+    for key in request.sort:
+        expr, nullable = key_expression(ctx, key, request, r, type_expr)
+        terms.append(Term(expr, key.descending, nullable))
+    terms.append(Term(r.pk, False, False))
+    return terms

@@ -14,9 +14,11 @@ from ..resources import RESOURCE_TYPES
 from .catalog import Catalog
 from .fhirpath import compile_expression, node
 from .sources import DEFAULT_SOURCE, load_definitions
+from .structure_tables import structure_table
 
 OUT_DIR = Path(__file__).resolve().parent / "definitions"
 ELEMENTS_FILE, BINDINGS_FILE, INVARIANTS_FILE = "elements-r4.json", "required-bindings-r4.json", "invariants-r4.json"
+STRUCTURE_FILE = "structure-r4.json"  # primitives, required elements: for fast_structure.py
 
 # Checked in Python rather than FHIRPath: they apply to (nearly) every element or every Reference, so
 # evaluating them with fhirpathpy would dominate the time of a write.
@@ -77,7 +79,7 @@ def build(source: Path = DEFAULT_SOURCE) -> dict[str, dict[str, Any]]:
     """File name -> content of every shipped table."""
     catalog = Catalog(load_definitions(source), RESOURCE_TYPES)
     return {ELEMENTS_FILE: catalog.element_table(), BINDINGS_FILE: catalog.binding_table(),
-            INVARIANTS_FILE: invariant_table(catalog)}
+            INVARIANTS_FILE: invariant_table(catalog), STRUCTURE_FILE: structure_table(catalog)}
 
 
 def encode(content: dict[str, Any]) -> bytes:

@@ -45,7 +45,7 @@ class Walk:
         self.nodes.append(Node(data, type_key, path, expression))
         children = self.tables.types[type_key]
         for name, value in data.items():
-            twin = name[0] == "_"  # the id/extension half of a primitive: an Element
+            twin = name[:1] == "_"  # the id/extension half of a primitive: an Element
             child = children.get(name[1:] if twin else name)
             if child is None:
                 continue  # unknown elements are the structure check's business

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
@@ -22,14 +23,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(database_url: str, repo: Any) -> Iterator[str]:
+def server(database_url: str, repo: Any, tmp_path: Path) -> Iterator[str]:
     """``fhirtrial serve`` in a subprocess on the database under test (2 workers on PostgreSQL)."""
     port = _free_port()
     workers = "2" if database_url.startswith("postgresql") else "1"
     env = {**os.environ, "FHIRTRIAL_DATABASE_URL": database_url, "FHIRTRIAL_API_TOKEN": TOKEN}
     env.pop("FHIRTRIAL_BASE_URL", None)
+    log_path = tmp_path / "server.log"
+    log = log_path.open("wb")  # a file, not a pipe: a chatty server must never block on a full pipe
     proc = subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(port),
-                             "--workers", workers], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--workers", workers], env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}/fhir"
     try:
         deadline = time.monotonic() + 30
@@ -40,7 +43,7 @@ def server(database_url: str, repo: Any) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {proc.stderr.read().decode()[-3000:]}")
+                raise RuntimeError(f"server did not start: {log_path.read_text()[-3000:]}")
             time.sleep(0.1)
         yield base
     finally:
@@ -49,6 +52,7 @@ def server(database_url: str, repo: Any) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 def _append_identifier(base: str, n: int) -> int:

@@ -48,7 +48,7 @@ def test_chains_match_the_in_memory_hops(corpus: SQLRepository) -> None:
                 ("ResearchStudy", "protocol.title:contains=a")]
     queries += [("ResearchStudy", f"site.address-country={rng.choice(countries)}&sponsor.name={rng.choice(names)}")
                 for _ in range(5)]
-    checked = 0
+    checked = hits = 0
     for rtype, query in queries:
         from urllib.parse import parse_qsl
         try:
@@ -58,5 +58,5 @@ def test_chains_match_the_in_memory_hops(corpus: SQLRepository) -> None:
         expected = {i for i in indexes.get(rtype, {}) if all(_accepts(indexes, f, rtype, i) for f in req.filters)}
         assert set(ids(corpus, rtype, query + "&_count=1000")) == expected, query
         checked += 1
-    assert checked >= 30
-    assert ids(corpus, "ResearchStudy", "site.address-country=Brazil&_count=1000") or "Brazil" not in countries
+        hits += bool(expected)
+    assert checked >= 30 and hits >= 15

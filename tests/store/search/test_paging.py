@@ -1,0 +1,127 @@
+"""Keyset paging, sorting and _total (https://hl7.org/fhir/R4/search.html#paging, #sort, #total)."""
+from __future__ import annotations
+
+import pytest
+
+from fhirtrial.errors import InvalidRequest
+from fhirtrial.store.search import BOUNDED_TOTAL
+from fhirtrial.store.sql import SQLRepository
+
+from .conftest import ids, page, request
+
+
+def loc(i: int, name: str, lat: float = 0.0) -> dict:
+    return {"resourceType": "Location", "id": f"l{i:04d}", "name": name, "position": {"latitude": lat, "longitude": 1.0}}
+
+
+def walk(repo: SQLRepository, query: str, inserter=None) -> list[str]:
+    seen: list[str] = []
+    p = page(repo, "Location", query)
+    n = 0
+    while True:
+        seen += [m.id for m in p.matches]
+        if p.next_cursor is None:
+            return seen
+        if inserter is not None:
+            inserter(n)
+        n += 1
+        p = page(repo, "Location", query, p.next_cursor)
+
+
+@pytest.mark.parametrize("sort", ["", "&_sort=name", "&_sort=-name", "&_sort=name,-_id", "&_sort=-_lastUpdated",
+                                  "&_sort=address-city,-name", "&_sort=_id", "&_sort=status"])
+def test_every_match_exactly_once_in_order(repo: SQLRepository, sort: str) -> None:
+    with repo.unit_of_work() as uow:
+        for i in range(53):
+            body = loc(i, f"site {i % 7}", float(i % 5))
+            if i % 9 == 0:
+                del body["name"]  # resources without a sort value come last
+            if i % 4 == 0:
+                body["status"] = "active"
+            uow.update("Location", body["id"], body)
+    all_ids = ids(repo, "Location", "_count=1000" + sort)
+    assert len(all_ids) == 53
+    assert walk(repo, "_count=5" + sort) == all_ids
+    if sort == "&_sort=name":
+        names = [m.resource().get("name") for m in page(repo, "Location", "_count=1000" + sort).matches]
+        assert names == sorted(n for n in names if n) + [None] * names.count(None)
+
+
+def test_pages_stay_correct_while_inserting(repo: SQLRepository) -> None:
+    with repo.unit_of_work() as uow:
+        for i in range(0, 60, 2):
+            uow.update("Location", f"l{i:04d}", loc(i, f"n{i:04d}"))
+    before = set(ids(repo, "Location", "_count=1000"))
+
+    def insert(n: int) -> None:
+        with repo.unit_of_work() as uow:
+            i = 2 * n + 1
+            uow.update("Location", f"l{i:04d}", loc(i, f"n{i:04d}"))
+
+    for sort in ("", "&_sort=name"):
+        seen = walk(repo, "_count=4" + sort, insert if not sort else None)
+        assert len(seen) == len(set(seen))
+        assert before <= set(seen)
+    # pages by name with inserts before, inside and after the walked range: no repeats, nothing old lost
+    seen = walk(repo, "_count=4&_sort=name", lambda n: insert(40 + n))
+    assert len(seen) == len(set(seen)) and before <= set(seen)
+    assert seen == sorted(seen)  # ids follow names here
+
+
+def test_previous_cursor_returns_the_previous_page(repo: SQLRepository) -> None:
+    with repo.unit_of_work() as uow:
+        for i in range(12):
+            uow.update("Location", f"l{i:04d}", loc(i, f"n{11 - i:02d}"))
+    q = "_count=5&_sort=name"
+    first = page(repo, "Location", q)
+    second = page(repo, "Location", q, first.next_cursor)
+    assert first.previous_cursor is None and second.previous_cursor is not None
+    back = page(repo, "Location", q, second.previous_cursor)
+    assert [m.id for m in back.matches] == [m.id for m in first.matches]
+    third = page(repo, "Location", q, second.next_cursor)
+    assert len(third.matches) == 2 and third.next_cursor is None
+    again = page(repo, "Location", q, third.previous_cursor)
+    assert [m.id for m in again.matches] == [m.id for m in second.matches]
+
+
+def test_cursor_of_another_search_or_garbage_is_refused(repo: SQLRepository) -> None:
+    with repo.unit_of_work() as uow:
+        for i in range(5):
+            uow.update("Location", f"l{i:04d}", loc(i, "x"))
+    p = page(repo, "Location", "_count=2&name=x")
+    with pytest.raises(InvalidRequest):
+        page(repo, "Location", "_count=2&name=y", p.next_cursor)
+    for junk in ("abc", "e30", "' OR 1=1 --", p.next_cursor[:-3]):
+        with pytest.raises(InvalidRequest):
+            page(repo, "Location", "_count=2&name=x", junk)
+    assert ids(repo, "Location", "_count=3&name=x", p.next_cursor) == ["l0002", "l0003", "l0004"]  # _count may change
+
+
+def test_totals(repo: SQLRepository) -> None:
+    with repo.unit_of_work() as uow:
+        for i in range(30):
+            uow.update("Location", f"l{i:04d}", loc(i, "a" if i % 3 else "b"))
+    assert page(repo, "Location", "name=a").total == 20  # default: the first page holds everything
+    assert page(repo, "Location", "name=a&_count=5").total == 20  # bounded count
+    p = page(repo, "Location", "name=a&_count=5")
+    assert page(repo, "Location", "name=a&_count=5", p.next_cursor).total == 20  # carried
+    assert page(repo, "Location", "name=a&_count=5&_total=none").total is None
+    assert page(repo, "Location", "name=a&_count=5&_total=accurate").total == 20
+    est = page(repo, "Location", "name=a&_count=5&_total=estimate").total
+    assert est is not None and est >= 0
+    counted = repo.search(request("Location", "name=a&_summary=count"))
+    assert counted.total == 20 and counted.matches == []
+    zero = page(repo, "Location", "_count=0&_total=accurate")
+    assert zero.matches == [] and zero.total == 30
+    assert BOUNDED_TOTAL >= 100
+
+
+def test_system_search_over_types(repo: SQLRepository) -> None:
+    with repo.unit_of_work() as uow:
+        uow.update("Location", "l0001", loc(1, "x"))
+        uow.update("Organization", "o1", {"resourceType": "Organization", "id": "o1", "name": "x"})
+        uow.update("Patient", "p1", {"resourceType": "Patient", "id": "p1"})
+    assert sorted(ids(repo, None, "_type=Location,Organization")) == ["l0001", "o1"]
+    assert sorted(ids(repo, None, "_type=Location,Organization&name=x")) == ["l0001", "o1"]
+    assert sorted(ids(repo, None, "_id=l0001,p1")) == ["l0001", "p1"]
+    assert sorted(ids(repo, None, "_type=Patient,Organization&_id=o1,l0001")) == ["o1"]

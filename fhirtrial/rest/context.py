@@ -44,10 +44,13 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def read_json(request: Request, *, expect: type = dict) -> Any:
-    """The body as JSON; a FHIR XML body (Content-Type application/fhir+xml) is converted to its JSON form."""
+async def read_json(request: Request, *, expect: type = dict, optional: bool = False) -> Any:
+    """The body as JSON; a FHIR XML body (Content-Type application/fhir+xml) is converted to its JSON form.
+    An empty body is an error, or None when ``optional``."""
     raw = await read_body(request)
     if not raw.strip():
+        if optional:
+            return None
         raise InvalidRequest("The request body is empty")
     if expect is dict and request_is_xml(request):
         return from_xml(raw)

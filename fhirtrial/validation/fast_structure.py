@@ -376,7 +376,7 @@ class Compiled:
                 if n in data:
                     break
             else:
-                issues.append(_missing(f"{expr}.{names[0] if len(names) == 1 else element}"))
+                issues.append(_missing(f"{expr}.{element}"))
 
 
 @lru_cache(maxsize=1)
@@ -390,7 +390,7 @@ def check_structure_fast(resource: dict[str, Any]) -> list[Issue]:
     if type(resource) is not dict:
         return [Issue("error", "structure", "The resource must be a JSON object", ("resourceType",))]
     rtype = resource.get("resourceType")
-    if rtype not in c.served:
+    if not isinstance(rtype, str) or rtype not in c.served:
         return [Issue("error", "not-supported", f"Resource type {rtype!r} is not supported by this server",
                       ("resourceType",))]
     issues: list[Issue] = []

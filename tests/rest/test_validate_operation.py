@@ -127,5 +127,9 @@ async def test_router_alone(bare: httpx.AsyncClient) -> None:
     r = await bare.post("Group/$validate?_pretty=true", json={"resourceType": "Group", "type": "person",
                                                             "actual": True})
     assert b"\n" in r.content
-    assert_outcome(await bare.post("Group/$validate", content=b"<Group/>",
-                                   headers={"Content-Type": "application/xml"}), 415)
+    assert_outcome(await bare.post("Group/$validate", content=b"Group",
+                                   headers={"Content-Type": "text/plain"}), 415)
+    # XML bodies are validated like JSON ones.
+    xml = (b'<Group xmlns="http://hl7.org/fhir"><type value="persons"/><actual value="true"/></Group>')
+    issues = _issues(await bare.post("Group/$validate", content=xml, headers={"Content-Type": "application/fhir+xml"}))
+    assert [i["expression"] for i in issues] == [["Group.type"]]

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ...errors import InvalidRequest, Issue
 from ...validation import MODES, validate
-from ..context import read_body, repo_of
-from ..negotiation import negotiate, require_content_type
+from ..context import read_json, repo_of
+from ..negotiation import BODY_TYPES, negotiate, require_content_type
 from ..responses import outcome_response
 from ..routes.common import blocking, check_type
 
@@ -87,20 +86,10 @@ def check(request: ValidateRequest, resource_type: str, resource_id: str | None)
 
 
 async def _body(request: Request) -> dict[str, Any] | None:
-    """The JSON object sent, or None for an empty body (enough for mode=delete given in the URL)."""
+    """The resource or Parameters sent (JSON or XML), or None for an empty body (enough for mode=delete)."""
     if request.headers.get("content-type"):
-        require_content_type(request)
-    raw = await read_body(request)
-    if not raw.strip():
-        return None
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise InvalidRequest(f"The request body must be a JSON object (a resource or Parameters), "
-                             f"not {type(value).__name__}")
-    return value
+        require_content_type(request, BODY_TYPES)
+    return await read_json(request, optional=True)
 
 
 @router.post("/{resource_type}/$validate")

@@ -14,6 +14,7 @@ import orjson
 
 from fhirtrial.mapping import map_study
 from fhirtrial.validation import check_structure, validate, validate_content
+from fhirtrial.validation.fast_structure import check_structure_fast
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "ctgov"
 
@@ -43,12 +44,16 @@ def main() -> None:
     for r in batch:
         by_type[r["resourceType"]].append(r)
     print(f"{len(batch)} resources from {EXAMPLES}")
-    print(f"{'type':<20}{'n':>5}{'content µs':>14}{'structure µs':>14}{'validate µs':>14}")
+    print(f"{'type':<20}{'n':>5}{'content µs':>14}{'structure µs':>14}{'fast µs':>10}{'ratio':>8}"
+          f"{'validate µs':>14}")
     for rtype, items in sorted(by_type.items()) + [("ALL", batch)]:
         content = per_resource_us(validate_content, items, args.rounds)
         structure = per_resource_us(check_structure, items, args.rounds)
+        fast = per_resource_us(check_structure_fast, items, args.rounds)
         full = per_resource_us(validate, items, args.rounds)
-        print(f"{rtype:<20}{len(items):>5}{content:>14.1f}{structure:>14.1f}{full:>14.1f}")
+        print(f"{rtype:<20}{len(items):>5}{content:>14.1f}{structure:>14.1f}{fast:>10.1f}{structure / fast:>7.1f}x"
+              f"{full:>14.1f}")
+    print("fast = fast_structure.check_structure_fast (importer); ratio = structure / fast")
     print("content = JSON shape + ele-1 + required bindings + references + invariants")
 
 

@@ -119,7 +119,7 @@ def prepare_resource(indexer: Indexer, resource: dict[str, Any], ts: datetime, *
 
 def validation_errors(resource: dict[str, Any]) -> list[str]:
     """What the REST path would refuse too: type, id and body checks, then structure (fhir.resources)."""
-    from ..validation import check_structure
+    from ..validation.fast_structure import check_structure_fast as check_structure
 
     try:
         check_type(resource.get("resourceType", ""))

@@ -112,9 +112,13 @@ idx_string = sa.Table(
     "idx_string", metadata, _pk(), *_owner(),
     sa.Column("normalized", _c_text(), nullable=False), sa.Column("exact", sa.Text, nullable=False),
     _fk(),
-    sa.Index("ix_string_search", "resource_type", "param", "normalized", "resource_id"),
     sa.Index("ix_string_owner", "resource_type", "resource_id", "param"),
 )
+# Strings can be longer than a btree entry may be (PostgreSQL: ~2.7 kB): the search index holds a prefix,
+# and prefix searches compare that expression (store/search/string.py).
+STRING_PREFIX = 128
+sa.Index("ix_string_search", idx_string.c.resource_type, idx_string.c.param,
+         sa.func.substr(idx_string.c.normalized, 1, STRING_PREFIX), idx_string.c.resource_id)
 
 idx_date = sa.Table(
     "idx_date", metadata, _pk(), *_owner(),

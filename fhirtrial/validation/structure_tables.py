@@ -13,6 +13,9 @@ REGEX_EXT = "http://hl7.org/fhir/StructureDefinition/regex"
 FHIR_TYPE_EXT = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 # https://hl7.org/fhir/R4/json.html#primitive : the JSON type a primitive is represented with, by the System type
 # of its ``value`` element (everything else is a JSON string).
+# resource.html#id: a resource's id is of type id; the R4 StructureDefinitions type Resource.id (and so every
+# resource's X.id) as System.String with fhir-type "string", which R4B corrects to "id".
+RESOURCE_ID_TYPE = "id"
 JSON_KIND = {"System.Boolean": "boolean", "System.Integer": "integer", "System.Decimal": "decimal"}
 
 
@@ -89,7 +92,8 @@ def structure_table(catalog: Catalog) -> dict[str, Any]:
             if t["code"].startswith(FHIRPATH_PREFIX):
                 fhir_type = _ext(t, FHIR_TYPE_EXT)
                 if fhir_type is not None:
-                    system_types[path] = fhir_type
+                    resource_id = path == f"{sd_id}.id" and sd_id in catalog.resource_types
+                    system_types[path] = RESOURCE_ID_TYPE if resource_id else fhir_type
         if element.get("min", 0) < 1:
             continue
         parent, name = path.rsplit(".", 1)

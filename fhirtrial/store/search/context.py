@@ -28,8 +28,23 @@ class Context:
         return fn(column, sa.literal(needle, sa.Text)) > 0
 
 
+class SafeText(sa.TypeDecorator[str]):
+    """Text parameter; PostgreSQL cannot hold NUL in text, so there it becomes U+FFFF (a noncharacter that no
+    stored value contains either), and the comparison simply finds nothing."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
+        if value is not None and dialect.name == "postgresql" and "\x00" in value:
+            return value.replace("\x00", "\uffff")
+        return value
+
+
 def bound(value: Any, type_: Any = None) -> Any:
     """A bound parameter (never SQL text)."""
+    if isinstance(value, str) and (type_ is None or type_ is sa.Text):
+        return sa.literal(value, SafeText())
     return sa.literal(value, type_) if type_ is not None else sa.literal(value)
 
 

@@ -17,7 +17,7 @@ from ...search.request import (CompositeValue, DateValue, Filter, MissingValue, 
 from ..schema import idx_composite, idx_date, idx_number, idx_position, idx_quantity, idx_reference, idx_string, \
     idx_token, idx_uri, resource
 from .composite import composite_condition
-from .context import Context
+from .context import Context, bound
 from .date import date_condition
 from .fulltext import fulltext_pks
 from .missing import missing_condition
@@ -108,7 +108,7 @@ def filter_condition(ctx: Context, f: Filter, type_expr: Any, id_col: Any, pk_co
         return missing_condition(f, type_expr, id_col)
     if f.param == "_id" and f.modifier is None and all(
             isinstance(v, TokenValue) and v.system is None and not v.match_system for v in f.values):
-        return id_col.in_([v.code for v in f.values])  # _id rows mirror resource.id
+        return id_col.in_([bound(v.code) for v in f.values])  # _id rows mirror resource.id
     if f.modifier in NEGATIVE_MODIFIERS:
         positive = Filter(f.name, f.resource_type, f.param, f.type, "in" if f.modifier == "not-in" else None,
                           f.values, f.raw, (), f.range_contains)

@@ -6,6 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ...search.request import TextValue
+from ..schema import STRING_PREFIX
 from .context import Context, bound, starts_with
 
 
@@ -15,4 +16,11 @@ def string_condition(ctx: Context, normalized: Any, exact: Any, v: TextValue, mo
         return exact == bound(v.text, sa.Text)
     if modifier == "contains":
         return ctx.contains(normalized, v.normalized) if v.normalized else sa.true()
-    return starts_with(normalized, v.normalized)
+    q = v.normalized
+    if normalized.name != "normalized":  # not idx_string (composite components): no prefix index
+        return starts_with(normalized, q)
+    # idx_string's search index holds substr(normalized, 1, STRING_PREFIX): compare that, then the rest.
+    head = starts_with(sa.func.substr(normalized, 1, STRING_PREFIX), q[:STRING_PREFIX])
+    if len(q) <= STRING_PREFIX:
+        return head
+    return sa.and_(head, sa.func.substr(normalized, 1, len(q)) == bound(q, sa.Text))

@@ -60,5 +60,5 @@ def _definitions(load: Any) -> Any:
 def in_condition(cols: Any, v: UriValue) -> sa.ColumnElement[bool]:
     """:in / :not-in -- a code of the expanded value set (the caller negates for :not-in)."""
     expansion = expand_value_set(v.uri)
-    return sa.or_(sa.false(), *(sa.and_(cols.system == bound(system), cols.code.in_(list(codes)))
+    return sa.or_(sa.false(), *(sa.and_(cols.system == bound(system), cols.code.in_([bound(c) for c in codes]))
                                 for system, codes in expansion))

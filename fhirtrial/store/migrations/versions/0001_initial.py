@@ -40,7 +40,7 @@ def _pk() -> sa.Column:
                      autoincrement=True)
 
 
-def _index_table(name: str, short: str, columns: list[sa.Column], search: list[str],
+def _index_table(name: str, short: str, columns: list[sa.Column], search: list[str] | None,
                  extra: dict[str, list[str]] | None = None) -> None:
     op.create_table(
         name, _pk(),
@@ -51,7 +51,8 @@ def _index_table(name: str, short: str, columns: list[sa.Column], search: list[s
         sa.ForeignKeyConstraint(["resource_type", "resource_id"], ["resource.resource_type", "resource.id"],
                                 ondelete="CASCADE", name=f"fk_{short}_resource"),
     )
-    op.create_index(f"ix_{short}_search", name, ["resource_type", "param", *search])
+    if search is not None:
+        op.create_index(f"ix_{short}_search", name, ["resource_type", "param", *search])
     op.create_index(f"ix_{short}_owner", name, ["resource_type", "resource_id", "param"])
     for index_name, cols in (extra or {}).items():
         op.create_index(index_name, name, cols)
@@ -92,7 +93,10 @@ def upgrade() -> None:
     _index_table("idx_token", "token", [sa.Column("system", sa.String(512)), sa.Column("code", _c_text(512)),
                                         sa.Column("text", sa.Text)], ["code", "system", "resource_id"])
     _index_table("idx_string", "string", [sa.Column("normalized", _c_text(), nullable=False),
-                                          sa.Column("exact", sa.Text, nullable=False)], ["normalized", "resource_id"])
+                                          sa.Column("exact", sa.Text, nullable=False)], None)
+    # A prefix of the text: whole strings may exceed a btree entry (schema.STRING_PREFIX).
+    op.create_index("ix_string_search", "idx_string",
+                    ["resource_type", "param", sa.text("substr(normalized, 1, 128)"), "resource_id"])
     _index_table("idx_date", "date", [sa.Column("low", _ts(), nullable=False),
                                       sa.Column("high", _ts(), nullable=False)], ["low", "high", "resource_id"])
     _index_table("idx_number", "number", [sa.Column("value", sa.Float, nullable=False),

@@ -196,8 +196,14 @@ def _kind(entry: Any) -> str:
             "QuantityEntry": "quantity", "ReferenceEntry": "reference", "UriEntry": "uri"}[type(entry).__name__]
 
 
+# English stop words of five letters or more: PostgreSQL's english configuration drops them from tsvectors.
+_STOP = frozenset("other about above after again against because before being below between could doing during "
+                  "further having herself himself itself ourselves should their theirs there these those through "
+                  "under until where which while would yourself yourselves themselves".split())
+
+
 def _fulltext_word(text: str) -> str | None:
-    words = [w for w in text.split() if w.isalpha() and len(w) > 4]
+    words = [w for w in text.split() if w.isalpha() and len(w) > 4 and w.lower() not in _STOP]
     return words[len(words) // 2] if words else None
 
 

@@ -18,8 +18,10 @@ from fhirtrial.store.sql import SQLRepository, open_repository
 
 
 def _include(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
-    # The full-text table is dialect-specific and not part of the Core metadata.
-    return not (name or "").startswith(FTS_TABLE) and not (type_ == "index" and "fts" in (name or ""))
+    # The full-text table is dialect-specific and not part of the Core metadata; Alembic cannot compare
+    # expression indexes (ix_string_search indexes a prefix of the text).
+    return not (name or "").startswith(FTS_TABLE) and not (type_ == "index" and "fts" in (name or "")) \
+        and name != "ix_string_search"
 
 
 def test_schema_matches_metadata(database_url: str) -> None:

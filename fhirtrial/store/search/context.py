@@ -25,7 +25,7 @@ class Context:
     def contains(self, column: Any, needle: str) -> sa.ColumnElement[bool]:
         """``needle`` occurs in ``column`` (exact substring, no LIKE wildcards to escape)."""
         fn = sa.func.strpos if self.postgres else sa.func.instr
-        return fn(column, sa.literal(needle, sa.Text)) > 0
+        return fn(column, bound(needle, sa.Text)) > 0
 
 
 class SafeText(sa.TypeDecorator[str]):

@@ -3,11 +3,6 @@ cancel, every bad input, and a job surviving a real server process killed mid-ru
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -24,6 +19,7 @@ from fhirtrial.rest.app import create_app
 from fhirtrial.store.schema import export_job
 from tests.export.helpers import current, expected_closure, load_studies
 
+from ..support.server import ServerProcess
 from .conftest import AUTH, BASE, TOKEN, assert_outcome
 
 ASYNC = {**AUTH, "Prefer": "respond-async", "Accept": "application/fhir+json"}
@@ -221,63 +217,25 @@ async def test_without_a_token_configured_no_token_is_required(database_url: str
 
 # -- a real server process, killed in the middle of a job and started again ------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Server:
-    def __init__(self, database_url: str, export_dir: Path, **env: str) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}/fhir"
-        workers = "2" if database_url.startswith("postgresql") else "1"
-        full_env = {**os.environ, "FHIRTRIAL_DATABASE_URL": database_url, "FHIRTRIAL_API_TOKEN": TOKEN,
-                    "FHIRTRIAL_EXPORT_DIR": str(export_dir), **env}
-        full_env.pop("FHIRTRIAL_BASE_URL", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(self.port),
-                                      "--workers", workers], env=full_env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.base}/metadata", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(f"server did not start: {self.proc.stderr.read().decode()[-3000:]}")
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        """kill -9 of the whole process group (uvicorn's supervisor and its workers)."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            self.kill()
+def _server(database_url: str, export_dir: Path, **env: str) -> ServerProcess:
+    workers = 2 if database_url.startswith("postgresql") else 1
+    log = export_dir.parent / f"server-{time.monotonic_ns()}.log"
+    return ServerProcess(database_url, log, token=TOKEN, workers=workers,
+                         env={"FHIRTRIAL_EXPORT_DIR": str(export_dir), **env})
 
 
 @pytest.fixture
-def servers() -> Iterator[list[_Server]]:
-    started: list[_Server] = []
+def servers() -> Iterator[list[ServerProcess]]:
+    started: list[ServerProcess] = []
     yield started
     for server in started:
         server.stop()
 
 
-def test_a_job_survives_a_killed_server(database_url: str, repo: Any, tmp_path: Path, servers: list[_Server]) -> None:
+def test_a_job_survives_a_killed_server(database_url: str, repo: Any, tmp_path: Path, servers: list[ServerProcess]) -> None:
     load_studies(repo, 5)
     export_dir = tmp_path / "export"
-    slow = _Server(database_url, export_dir, FHIRTRIAL_EXPORT_BATCH_SIZE="3", FHIRTRIAL_EXPORT_BATCH_DELAY_S="0.2")
+    slow = _server(database_url, export_dir, FHIRTRIAL_EXPORT_BATCH_SIZE="3", FHIRTRIAL_EXPORT_BATCH_DELAY_S="0.2")
     servers.append(slow)
     r = httpx.get(f"{slow.base}/$export", headers=ASYNC)
     assert r.status_code == 202, r.text
@@ -296,7 +254,7 @@ def test_a_job_survives_a_killed_server(database_url: str, repo: Any, tmp_path: 
         assert conn.execute(sa.select(export_job.c.status).where(export_job.c.id == job_id)).scalar_one() == "running"
     assert list((export_dir / job_id).glob("*.part"))  # interrupted mid-file
 
-    fresh = _Server(database_url, export_dir)
+    fresh = _server(database_url, export_dir)
     servers.append(fresh)
     deadline = time.monotonic() + 30
     while True:

@@ -5,7 +5,6 @@ A bounded run (about 30 s); ``benchmarks/fuzz.sh`` runs a long one. Writes are e
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from .test_server_process import _free_port
+from ..support.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "fuzz-token"
@@ -24,37 +23,8 @@ ST = Path(sys.executable).with_name("st")
 
 @pytest.fixture
 def live(database_url: str, repo: Any, tmp_path: Path) -> Iterator[str]:
-    import time
-
-    import httpx
-
-    port = _free_port()
-    env = {**os.environ, "FHIRTRIAL_DATABASE_URL": database_url, "FHIRTRIAL_API_TOKEN": TOKEN}
-    env.pop("FHIRTRIAL_BASE_URL", None)
-    # The log goes to a file: a pipe nobody reads would fill with logged errors and stall the server.
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    origin = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{origin}/fhir/metadata", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {(tmp_path / 'server.log').read_text()[-3000:]}")
-            time.sleep(0.1)
-        yield origin
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with ServerProcess(database_url, tmp_path / "server.log", token=TOKEN) as proc:
+        yield proc.origin
 
 
 def schemathesis_command(origin: str, *, max_examples: int, seed: int | None = None) -> list[str]:

@@ -1,11 +1,6 @@
 """A real uvicorn process over HTTP: concurrent writers never lose an update (https://hl7.org/fhir/R4/http.html#concurrency)."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterator
@@ -13,46 +8,17 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
+from ..support.server import ServerProcess
+
 TOKEN = "process-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(database_url: str, repo: Any, tmp_path: Path) -> Iterator[str]:
     """``fhirtrial serve`` in a subprocess on the database under test (2 workers on PostgreSQL)."""
-    port = _free_port()
-    workers = "2" if database_url.startswith("postgresql") else "1"
-    env = {**os.environ, "FHIRTRIAL_DATABASE_URL": database_url, "FHIRTRIAL_API_TOKEN": TOKEN}
-    env.pop("FHIRTRIAL_BASE_URL", None)
-    log_path = tmp_path / "server.log"
-    log = log_path.open("wb")  # a file, not a pipe: a chatty server must never block on a full pipe
-    proc = subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(port),
-                             "--workers", workers], env=env, stdout=subprocess.DEVNULL, stderr=log)
-    base = f"http://127.0.0.1:{port}/fhir"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/metadata", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {log_path.read_text()[-3000:]}")
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    workers = 2 if database_url.startswith("postgresql") else 1
+    with ServerProcess(database_url, tmp_path / "server.log", token=TOKEN, workers=workers) as proc:
+        yield proc.base
 
 
 def _append_identifier(base: str, n: int) -> int:

@@ -14,6 +14,7 @@ from ..config import Settings, get_settings
 from ..export.jobs import start_export_runner, stop_export_runner
 from ..store.repository import Repository
 from . import edge, openapi
+from .capability import operation_hooks
 from .fastpath import ReadFastPath
 from .routes import history, instance, search, system, type_level
 
@@ -75,4 +76,5 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     for module in (system, history, search, type_level, instance):
         app.include_router(module.router, prefix=prefix)
     openapi.install(app)
+    app.state.capability_hooks.update(operation_hooks((path for path, _ in openapi.routes_of(app)), prefix))
     return app

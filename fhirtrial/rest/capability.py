@@ -1,9 +1,10 @@
 """The CapabilityStatement, generated from what the server serves, https://hl7.org/fhir/R4/capabilitystatement.html."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from .. import __version__
+from ..canonical import CANONICAL_BASE
 from ..resources import RESOURCE_TYPES
 from .bundles import now_instant
 
@@ -19,9 +20,41 @@ def _no_params(resource_type: str) -> list[dict[str, Any]]:
     return []
 
 
+# Canonical definitions of the operations served: HL7's where one exists, ours otherwise.
+OPERATION_DEFINITIONS = {
+    "validate": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+    "export": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+    "everything": f"{CANONICAL_BASE}/OperationDefinition/ResearchStudy-everything",
+    "import-ctgov": f"{CANONICAL_BASE}/OperationDefinition/ResearchStudy-import-ctgov",
+}
+
+
+def operation_hooks(paths: Iterable[str], prefix: str) -> dict[str, Any]:
+    """The CapabilityStatement's operations, read off the routes really installed (``[prefix]/Type/$op``,
+    ``[prefix]/{resource_type}/$op`` for every type, ``[prefix]/$op`` at system level)."""
+    per_type: dict[str, list[dict[str, str]]] = {t: [] for t in RESOURCE_TYPES}
+    system: list[dict[str, str]] = []
+    for path in sorted(set(paths)):
+        if not path.startswith(prefix + "/"):
+            continue
+        parts = path[len(prefix) + 1:].split("/")
+        name = parts[-1][1:] if parts[-1].startswith("$") else None
+        if name not in OPERATION_DEFINITIONS:
+            continue
+        op = {"name": name, "definition": OPERATION_DEFINITIONS[name]}
+        if len(parts) == 1:
+            system.append(op)
+            continue
+        for rtype in (RESOURCE_TYPES if parts[0] == "{resource_type}" else (parts[0],)):
+            if rtype in per_type and op not in per_type[rtype]:
+                per_type[rtype].append(op)
+    return {"type_operations": lambda rtype: per_type.get(rtype, []), "system_operations": system}
+
+
 def capability_statement(base: str, search_params: SearchParamsFor = _no_params,
                          type_operations: Callable[[str], list[dict[str, Any]]] = lambda t: [],
                          includes: Callable[[str], tuple[list[str], list[str]]] = lambda t: ([], []),
+                         system_operations: list[dict[str, str]] = (),
                          ) -> dict[str, Any]:
     """``search_params(type)`` also answers for ``"Resource"``: the parameters of a system search (``rest.searchParam``).
     Our own SearchParameters (trial parameters) appear there with their canonical URLs as ``definition``."""
@@ -60,7 +93,7 @@ def capability_statement(base: str, search_params: SearchParamsFor = _no_params,
         "software": {"name": "fhirtrial", "version": __version__},
         "implementation": {"description": "fhirtrial FHIR R4 server for clinical-trial data", "url": base},
         "fhirVersion": "4.0.1",
-        "format": ["application/fhir+json", "json"],
+        "format": ["application/fhir+json", "json", "application/fhir+xml", "xml"],
         "patchFormat": ["application/json-patch+json"],
         "rest": [{
             "mode": "server",
@@ -71,5 +104,6 @@ def capability_statement(base: str, search_params: SearchParamsFor = _no_params,
             "resource": resources,
             "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
             **({"searchParam": system_params} if (system_params := search_params("Resource")) else {}),
+            **({"operation": list(system_operations)} if system_operations else {}),
         }],
     }

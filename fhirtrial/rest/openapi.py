@@ -160,7 +160,7 @@ def _op(op_id: str, summary: str, tag: str, params: list[dict[str, Any]], respon
     return out
 
 
-def _routes(app: FastAPI) -> list[tuple[str, frozenset[str]]]:
+def routes_of(app: FastAPI) -> list[tuple[str, frozenset[str]]]:
     """(path, methods) of every route, through included routers (FastAPI >= 0.120 keeps those unflattened)."""
     out = []
 
@@ -177,13 +177,13 @@ def _routes(app: FastAPI) -> list[tuple[str, frozenset[str]]]:
 
 
 def _route_keys(app: FastAPI) -> set[tuple[str, str]]:
-    return {(m, path) for path, methods in _routes(app) for m in methods}
+    return {(m, path) for path, methods in routes_of(app) for m in methods}
 
 
 def _operations(app: FastAPI, prefix: str) -> dict[str, dict[str, Any]]:
     """Every ``$operation`` route in the app, with the status codes it can answer."""
     paths: dict[str, dict[str, Any]] = {}
-    for route_path, methods in _routes(app):
+    for route_path, methods in routes_of(app):
         if "$" not in route_path or not route_path.startswith(prefix):
             continue
         path = route_path.replace("{resource_type}", "{type}").replace("{resource_id}", "{id}")

@@ -32,3 +32,15 @@ async def test_capability_statement(client: httpx.AsyncClient) -> None:
     assert types == list(RESOURCE_TYPES)
     verdict = validate_with_node([cs])[0]
     assert verdict.ok, verdict
+
+
+async def test_capability_lists_operations_served(client: httpx.AsyncClient) -> None:
+    rest = (await client.get("metadata")).json()["rest"][0]
+    assert [o["name"] for o in rest["operation"]] == ["export"]
+    by_type = {r["type"]: {o["name"]: o["definition"] for o in r.get("operation", [])} for r in rest["resource"]}
+    assert set(by_type["ResearchStudy"]) == {"validate", "everything", "export", "import-ctgov"}
+    assert by_type["ResearchStudy"]["validate"] == "http://hl7.org/fhir/OperationDefinition/Resource-validate"
+    assert set(by_type["Location"]) == {"validate", "export"}
+    # Each advertised type-level operation answers (not 404/405) at its path.
+    r = await client.post("Location/$validate", json={"resourceType": "Location", "name": "x"})
+    assert r.status_code == 200

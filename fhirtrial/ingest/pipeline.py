@@ -98,7 +98,7 @@ class _Window:
 
 
 def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer,
-                     validate: bool = True) -> Iterator[PreparedStudy]:
+                     validate: bool = True, batch: int = DEFAULT_BATCH) -> Iterator[PreparedStudy]:
     """Prepared studies in input order: in this process (jobs <= 1) or in ``jobs`` worker processes."""
     if jobs <= 1:
         seen = SeenShared()
@@ -110,7 +110,9 @@ def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer
                                      seen=seen)
         return
     ctx = multiprocessing.get_context("fork")
-    window = _Window((_task(i) for i in items), jobs * _CHUNK * 8)
+    # The workers keep preparing the next batch while the writer stores this one: the window holds more than
+    # a batch (a smaller one stalls them during every write).
+    window = _Window((_task(i) for i in items), max(jobs * _CHUNK * 8, 2 * batch + jobs * _CHUNK))
     with ctx.Pool(jobs, initializer=init_worker, initargs=(validate,)) as pool:
         for prepared in pool.imap(prepare_in_worker, window, chunksize=_CHUNK):
             window.release()
@@ -148,7 +150,8 @@ def run_import(paths: list[Path | str], writer: BulkWriter, *, jobs: int = 1, ba
         if on_batch is not None:
             on_batch(summary, results)
 
-    for prepared in prepared_studies(with_total(), jobs=jobs, indexer=writer.indexer, validate=validate):
+    for prepared in prepared_studies(with_total(), jobs=jobs, indexer=writer.indexer, validate=validate,
+                                     batch=batch):
         pending.append(prepared)
         if len(pending) >= batch:
             flush()

@@ -14,12 +14,13 @@ from typing import Any
 
 from ..errors import FhirError
 from ..search.index import Indexer, ResourceIndex
-from ..store.index_writer import IndexWriter
+from ..store.index_writer import IndexWriter, composite_row
 from ..store.schema import INDEX_TABLES
 from ..store.versioning import check_body, check_id, check_type, content_key, now_ms, stamp
 from .items import SourceItem
 
 _BLOCKING = frozenset({"fatal", "error"})
+COMPOSITES = "composites"  # IndexRows.rows key of the idx_composite rows
 
 
 @dataclass(slots=True)
@@ -82,6 +83,10 @@ def index_rows(index: ResourceIndex) -> IndexRows:
         if entries:
             get = _getter(type(entries[0]))
             rows[attr] = [get(e) for e in entries]
+    if index.composites:  # IndexWriter.write: idx_composite in _COMPOSITE_COLUMNS order
+        composite = [tuple(row.values()) for e in index.composites if (row := composite_row(e)) is not None]
+        if composite:
+            rows[COMPOSITES] = composite
     return IndexRows(rows, IndexWriter.mask(index), index.text, index.content)
 
 
@@ -109,12 +114,39 @@ class SeenShared:
         self.digests.add(digest)
 
 
-def prepare_resource(indexer: Indexer, resource: dict[str, Any], ts: datetime, *,
-                     skip_index: bool = False) -> PreparedResource:
+def related_of(indexer: Indexer, resource: dict[str, Any],
+               siblings: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
+    """The resources ``resource``'s index resolves (store.related.index_with_related), taken from the same
+    study; None when one of them is not in the study (the writer then loads it from the database)."""
+    wanted = getattr(indexer, "references_to_resolve", None)
+    if wanted is None:
+        return {}
+    related = {}
+    for key in wanted(resource):
+        found = siblings.get(key)
+        if found is None:
+            return None
+        related[key] = found
+    return related
+
+
+def prepare_resource(indexer: Indexer, resource: dict[str, Any], ts: datetime, *, skip_index: bool = False,
+                     siblings: dict[str, dict[str, Any]] | None = None) -> PreparedResource:
     rtype, rid = resource["resourceType"], resource["id"]
     stamped, body = stamp(resource, rid, 1, ts)
-    index = None if skip_index else index_rows(indexer.index(stamped))
+    index = None
+    if not skip_index:
+        related = related_of(indexer, resource, siblings or {})
+        if related is not None:
+            index = index_rows(_index(indexer, stamped, related))
     return PreparedResource(rtype, rid, content_key(resource), body, ts, index)
+
+
+def _index(indexer: Indexer, body: dict[str, Any], related: dict[str, dict[str, Any]]) -> ResourceIndex:
+    """What store.related.index_with_related computes, given the related resources."""
+    if not hasattr(indexer, "references_to_resolve"):
+        return indexer.index(body)
+    return indexer.index(body, related=related)  # type: ignore[call-arg]
 
 
 def validation_errors(resource: dict[str, Any]) -> list[str]:
@@ -145,6 +177,7 @@ def prepare_record(record: dict[str, Any], nct_id: str | None, origin: str, inde
     ts = now_ms()
     prepared: list[PreparedResource] = []
     fresh: list[bytes] = []
+    siblings = {f"{r.get('resourceType')}/{r.get('id')}": r for r in mapped.resources if isinstance(r, dict)}
     try:
         for res in mapped.resources:
             rtype, rid = res.get("resourceType"), res.get("id")
@@ -160,7 +193,7 @@ def prepare_record(record: dict[str, Any], nct_id: str | None, origin: str, inde
                 more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
                 return PreparedStudy(nct_id, origin, stage="validate",
                                      error=f"{rtype}/{rid} is not valid FHIR R4: {errors[0]}{more}")
-            prepared.append(prepare_resource(indexer, res, ts))
+            prepared.append(prepare_resource(indexer, res, ts, siblings=siblings))
     except FhirError as exc:
         return PreparedStudy(nct_id, origin, error=exc.diagnostics, stage="validate")
     except Exception as exc:  # noqa: BLE001

@@ -76,6 +76,7 @@ class FhirPathIndexer:
         self.base_url = base_url
         self.fast = fast
         self._plans: dict[str, list[CompiledParam]] = {}
+        self._resolving: dict[str, list[Evaluator]] = {}  # per type: the compiled ``X.resolve()`` prefixes
 
     def plan(self, resource_type: str) -> list[CompiledParam]:
         plan = self._plans.get(resource_type)
@@ -158,10 +159,16 @@ class FhirPathIndexer:
         """Local "Type/id" references whose targets the caller should pass as ``related``."""
         wanted: list[str] = []
         rtype = resource.get("resourceType", "")
-        prefixes = {m[1] for c in self.plan(rtype) for part in split_union(c.param.expression or "")
-                    if (m := _RESOLVED_PREFIX.match(part))}
-        for prefix in sorted(prefixes):
-            for ref in compile_path(prefix, rtype).fn([resource], _Env(resource, {}, self.base_url)):
+        finders = self._resolving.get(rtype)
+        if finders is None:
+            prefixes = {m[1] for c in self.plan(rtype) for part in split_union(c.param.expression or "")
+                        if (m := _RESOLVED_PREFIX.match(part))}
+            finders = self._resolving[rtype] = [compile_path(prefix, rtype).fn for prefix in sorted(prefixes)]
+        if not finders:
+            return wanted
+        env = _Env(resource, {}, self.base_url)
+        for find in finders:
+            for ref in find([resource], env):
                 parsed = parse_reference(ref.get("reference", "") if isinstance(ref, dict) else "", self.base_url)
                 if parsed and parsed.target_id and (key := f"{parsed.target_type}/{parsed.target_id}") not in wanted:
                     wanted.append(key)

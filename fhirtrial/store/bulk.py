@@ -22,8 +22,10 @@ import sqlalchemy as sa
 from ..errors import FhirError
 from .engine import WRITE
 from .failures import DB_ERRORS
-from .index_writer import IndexWriter, pg_safe
-from .schema import FTS_BIT, FTS_TABLE, INDEX_TABLES, resource, resource_version
+from .index_writer import _COMPOSITE_COLUMNS, IndexWriter, pg_safe
+from .related import Dependents, index_with_related, reindex
+from .schema import (COMPOSITE_BIT, FTS_BIT, FTS_TABLE, INDEX_TABLES, idx_composite, idx_reference, resource,
+                     resource_version)
 from .versioning import comparable_content, stamp
 
 if TYPE_CHECKING:
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 
 Outcome = Literal["created", "updated", "unchanged"]
 _FETCH_CHUNK = 400
+_SQLITE_CACHE_KIB = 256 * 1024
+_COPY_MIN = 64  # PostgreSQL: index tables with at least this many rows in a flush go by COPY
 _UTC = timezone.utc
 
 
@@ -89,7 +93,7 @@ class _Pending:
         self.updates: list[tuple[Any, ...]] = []
         self.versions: list[tuple[Any, ...]] = []
         self.clears: list[tuple[str, str, int, int]] = []  # rt, rid, pk, old mask
-        self.index: dict[str, list[tuple[Any, ...]]] = {attr: [] for attr in INDEX_TABLES}
+        self.index: dict[str, list[tuple[Any, ...]]] = {attr: [] for attr in _TABLES}
         self.fts: list[tuple[Any, ...]] = []
         self.keys: set[tuple[str, str]] = set()
 
@@ -115,11 +119,16 @@ class BulkWriter:
         self._index_sql: dict[str, str] = {}
         self._index_procs: dict[str, list[Any]] = {}
         self._clear_sql: dict[int, str] = {}
-        for attr, (table, bit) in INDEX_TABLES.items():
-            cols = [c for c in table.columns if c.name != "pk"]
-            self._index_sql[attr] = (f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) "
-                                     f"VALUES ({', '.join([p] * len(cols))})")
-            self._index_procs[attr] = [_binder(c, dialect) for c in cols]
+        for attr, (table, bit) in _TABLES.items():
+            names = ["resource_type", "resource_id",
+                     *(_COMPOSITE_COLUMNS if table is idx_composite
+                       else (c.name for c in table.columns if c.name not in ("pk", "resource_type", "resource_id")))]
+            self._index_sql[attr] = (f"INSERT INTO {table.name} ({', '.join(names)}) "
+                                     f"VALUES ({', '.join([p] * len(names))})")
+            # only the columns whose values SQLAlchemy converts (dates on SQLite), by position in the row
+            procs = [(i - 2, proc) for i, name in enumerate(names)
+                     if i >= 2 and (proc := _binder(table.c[name], dialect)) is not None]
+            self._index_procs[attr] = procs
             self._clear_sql[bit] = f"DELETE FROM {table.name} WHERE resource_type = {p} AND resource_id = {p}"
         if self.postgres:
             self._fts_clear = f"DELETE FROM {FTS_TABLE} WHERE resource_pk = %s"
@@ -130,6 +139,11 @@ class BulkWriter:
             self._fts_insert = f"INSERT INTO {FTS_TABLE} (rowid, text, content) VALUES (?, ?, ?)"
         self._next_pk = 0
         self._pk_pool: list[int] = []
+        self._index_writer = IndexWriter(self.postgres)
+        self._dependents = Dependents(self.indexer)
+        self._written: set[tuple[str, str]] = set()  # resources given a new version in the current unit
+        self._study: dict[str, dict[str, Any]] | None = None  # bodies of the study being planned, by "Type/id"
+        self._current: PreparedStudy | None = None
 
     # -- public ----------------------------------------------------------------------------------------------
     def write(self, studies: Sequence[PreparedStudy]) -> list[StudyResult]:
@@ -140,12 +154,15 @@ class BulkWriter:
             return results
         try:
             with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+                self._pragmas(conn)
                 state = self._fetch(conn, todo)
                 self._start_pks(conn)
                 pending = _Pending()
+                self._written = set()
                 for result in todo:
                     self._apply(conn, result, state, state, pending)
                 self._flush(conn, pending)
+                self._reindex_dependents(conn, state)
             return results
         except (*DB_ERRORS, FhirError, ValueError, TypeError, OverflowError):
             for result in todo:
@@ -157,10 +174,12 @@ class BulkWriter:
                 self._start_pks(conn)
                 overlay: dict[tuple[str, str], Current] = {}
                 pending = _Pending()
+                self._written = set()
                 savepoint = conn.begin_nested()
                 try:
                     self._apply(conn, result, state, overlay, pending)
                     self._flush(conn, pending)
+                    self._reindex_dependents(conn, overlay, state)
                     savepoint.commit()
                     state.update(overlay)
                 except Exception as exc:  # noqa: BLE001 -- this study fails alone
@@ -169,6 +188,13 @@ class BulkWriter:
                     result.error = _reason(exc)
                     result.study.stage = "write"
         return results
+
+    def _pragmas(self, conn: sa.Connection) -> None:
+        """A larger page cache for the import's connection (the index B-trees of a batch stay in memory).
+        Durability is unchanged: WAL with synchronous=NORMAL (engine.sqlite_pragmas), so a killed import
+        loses at most the batch in flight, never a part of a study."""
+        if not self.postgres:
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
 
     # -- reading ---------------------------------------------------------------------------------------------
     def _fetch(self, conn: sa.Connection, todo: list[StudyResult]) -> dict[tuple[str, str], Current]:
@@ -208,6 +234,8 @@ class BulkWriter:
     # -- planning --------------------------------------------------------------------------------------------
     def _apply(self, conn: sa.Connection, result: StudyResult, state: dict[tuple[str, str], Current],
                overlay: dict[tuple[str, str], Current], pending: _Pending) -> None:
+        self._study = None
+        self._current = result.study
         for res in result.study.resources or ():
             key = (res.resource_type, res.id)
             cur = overlay.get(key) or state.get(key)
@@ -231,9 +259,7 @@ class BulkWriter:
             stamped, body = stamp(orjson.loads(res.body), rid, vid, ts)
             # meta.lastUpdated is indexed (_lastUpdated, _content): index what is stored
             if ts != res.ts or index is None:
-                from ..ingest.prepare import index_rows
-
-                index = index_rows(self.indexer.index(stamped))
+                index = self._index_here(conn, stamped, pending)
         text = body.decode()
         ts_db = self._ts(ts)
         if cur is None or cur.pk is None:
@@ -248,17 +274,80 @@ class BulkWriter:
         for attr, rows in index.rows.items():
             procs = self._index_procs[attr]
             target = pending.index[attr]
+            if not procs:
+                target.extend([(rtype, rid, *row) for row in rows])
+                continue
             for row in rows:
-                values = (rtype, rid, *row)
-                target.append(tuple(proc(v) if proc is not None else v for proc, v in zip(procs, values)))
+                values = list(row)
+                for i, proc in procs:
+                    if values[i] is not None:
+                        values[i] = proc(values[i])
+                target.append((rtype, rid, *values))
         if index.text or index.content:
             t, c = index.text or "", index.content or ""
             if self.postgres:
                 t, c = pg_safe(t), pg_safe(c)
             pending.fts.append((pk, t, c))
         pending.keys.add((rtype, rid))
+        self._written.add((rtype, rid))
         overlay[(rtype, rid)] = Current(pk, vid, ts, False, index.mask, key=res.key)
         return ResourceResult(rtype, rid, "created" if cur is None else "updated", vid, ts, body)
+
+    def _index_here(self, conn: sa.Connection, stamped: dict[str, Any], pending: _Pending) -> IndexRows:
+        """Index rows computed by the writer (rare: a clock step back, a shared resource the worker skipped,
+        a resolved resource outside the study), with related resources as the unit of work resolves them:
+        the study's own from the batch, any other from the database as written so far."""
+        from ..ingest.prepare import index_rows
+
+        wanted = getattr(self.indexer, "references_to_resolve", None)
+        keys = wanted(stamped) if wanted is not None else []
+        if keys and self._study is None:
+            study = self._current.resources if self._current is not None else None
+            self._study = {f"{r.resource_type}/{r.id}": orjson.loads(r.body) for r in study or ()}
+        if any(k not in (self._study or {}) for k in keys):
+            self._flush(conn, pending)  # the database must hold what this unit wrote so far
+            pending.__init__()  # type: ignore[misc]
+        return index_rows(index_with_related(conn, self.indexer, stamped, self.postgres, preloaded=self._study))
+
+    def _reindex_dependents(self, conn: sa.Connection, *states: dict[tuple[str, str], Current]) -> None:
+        """What the unit of work does after each write (unit_of_work._reindex_dependents), once per unit: the
+        resources not written in this unit whose index resolves one that was, get their index rows rewritten."""
+        if not self._written or not hasattr(self.indexer, "references_to_resolve"):
+            return
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid in self._written:
+            by_type.setdefault(rtype, []).append(rid)
+        p = "%s" if self.postgres else "?"
+        found: dict[tuple[str, str], set[str]] = {}
+        for ttype in sorted(by_type):
+            ids = sorted(by_type[ttype])
+            for start in range(0, len(ids), _FETCH_CHUNK):
+                chunk = ids[start:start + _FETCH_CHUNK]
+                sql = (f"SELECT DISTINCT resource_type, resource_id, target_id FROM {idx_reference.name} "
+                       f"WHERE target_type = {p} AND target_id IN ({', '.join([p] * len(chunk))})")
+                for rtype, rid, tid in conn.exec_driver_sql(sql, (ttype, *chunk)):
+                    if (rtype, rid) not in self._written and (rtype, rid) != (ttype, tid) \
+                            and self._dependents.resolving(rtype):
+                        found.setdefault((rtype, rid), set()).add(f"{ttype}/{tid}")
+        p_mask = f"SELECT index_mask FROM resource WHERE resource_type = {p} AND id = {p}"
+        for key in sorted(found):
+            for target in sorted(found[key]):
+                if reindex(conn, self.indexer, self._index_writer, self.postgres, *key, only_if_resolves=target):
+                    mask = conn.exec_driver_sql(p_mask, key).scalar_one()
+                    for state in states:
+                        if key in state:
+                            state[key].mask = mask
+                    break
+
+    def _copy(self, conn: sa.Connection, attr: str, rows: list[tuple[Any, ...]]) -> None:
+        """PostgreSQL: COPY ... FROM STDIN for many index rows (same values as the INSERT's parameters)."""
+        sql = self._index_sql[attr]
+        columns = sql[sql.index("(") + 1:sql.index(")")]
+        table = sql.split()[2]
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     # -- writing ---------------------------------------------------------------------------------------------
     def _flush(self, conn: sa.Connection, pending: _Pending) -> None:
@@ -277,9 +366,27 @@ class BulkWriter:
             run(self._version, pending.versions)
         for attr, rows in pending.index.items():
             if rows:
-                run(self._index_sql[attr], rows)
+                key = _SEARCH_ORDER.get(attr)
+                if key is not None and not self.postgres and len(rows) > 1:
+                    rows.sort(key=key)  # the search index's order: B-tree inserts land on neighbouring pages
+                if self.postgres and len(rows) >= _COPY_MIN:
+                    self._copy(conn, attr, rows)
+                else:
+                    run(self._index_sql[attr], rows)
         if pending.fts:
             run(self._fts_insert, pending.fts)
+
+
+# index rows by IndexRows key: the INDEX_TABLES, then idx_composite (IndexWriter.write)
+_TABLES: dict[str, tuple[sa.Table, int]] = {**INDEX_TABLES, "composites": (idx_composite, COMPOSITE_BIT)}
+
+
+# Row -> sort key of the table's search index (ix_token_search, ix_string_search): (resource_type, resource_id,
+# param, ...entry fields) rows sorted by (resource_type, param, value).
+_SEARCH_ORDER: dict[str, Any] = {
+    "tokens": lambda r: (r[0], r[2], r[4] or "", r[3] or ""),
+    "strings": lambda r: (r[0], r[2], r[3][:128]),
+}
 
 
 def _binder(column: sa.Column[Any], dialect: sa.Dialect) -> Any:

@@ -12,7 +12,7 @@ from fhirtrial.ingest.pipeline import Summary, run_import
 from fhirtrial.ingest.prepare import default_indexer
 from fhirtrial.ingest.synth import generate
 from fhirtrial.store.bulk import BulkWriter
-from fhirtrial.store.schema import ALL_TABLES, FTS_TABLE, INDEX_TABLES
+from fhirtrial.store.schema import ALL_TABLES, FTS_TABLE, INDEX_TABLES, idx_composite
 from fhirtrial.store.sql import SQLRepository
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,6 +92,9 @@ def dump(url: str) -> dict[str, Any]:
             # _lastUpdated is the write time: only its presence is compared.
             out[table.name] = sorted(tuple(repr(v) for v in r) if r[2] != "_lastUpdated" else tuple(r[:3])
                                      for r in rows)
+        cols = [c.name for c in idx_composite.columns if c.name != "pk"]
+        out["idx_composite"] = sorted(tuple(repr(v) for v in r) for r in conn.exec_driver_sql(
+            f"SELECT {', '.join(cols)} FROM idx_composite").all())
         pk_col = "resource_pk" if pg else "rowid"
         fts = conn.exec_driver_sql(
             f"SELECT r.resource_type, r.id FROM {FTS_TABLE} f JOIN resource r ON r.pk = f.{pk_col}").all()

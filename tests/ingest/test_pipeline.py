@@ -117,6 +117,38 @@ def test_bulk_writes_equal_rest_writes(database_url: str, tmp_path: Path, exampl
     assert dump(database_url) == bulk
 
 
+def _eligibility_changed(record: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(record)
+    module = out["protocolSection"].setdefault("eligibilityModule", {})
+    module["minimumAge"] = "7 Years"
+    module["maximumAge"] = "77 Years"
+    module["sex"] = "FEMALE" if module.get("sex") != "FEMALE" else "MALE"
+    module["healthyVolunteers"] = not module.get("healthyVolunteers", False)
+    return out
+
+
+def test_changed_group_reindexes_its_study_like_rest(database_url: str, tmp_path: Path) -> None:
+    """A new version of only the eligibility Group rewrites the (unchanged) study's resolved index rows,
+    as the unit of work's dependents reindex does; batch and per-study savepoint paths alike."""
+    records = synth(6, seed=4)
+    v2 = [_eligibility_changed(r) for r in records[:4]]
+    from fhirtrial.mapping import map_study
+
+    before = {(r["resourceType"], r["id"]): r for r in map_study(records[0]).resources}
+    after = {(r["resourceType"], r["id"]): r for r in map_study(v2[0]).resources}
+    changed_keys = {k for k in after if before.get(k) != after[k]}
+    assert ("Group", f"{nct(records[0])}-eligibility") in changed_keys
+    do_import(database_url, [write_ndjson(tmp_path / "a.ndjson", records)], batch=4)
+    summary, _ = do_import(database_url, [write_ndjson(tmp_path / "b.ndjson", v2)], batch=3)
+    assert summary.studies["updated"] == 4
+    bulk = dump(database_url)
+    clear(database_url)
+    with open_repo(database_url) as repo:
+        for record in records + v2:
+            store_study(repo, record, "http://example.org/fhir")
+    assert dump(database_url) == bulk
+
+
 def test_list_with_one_broken_study_lands_the_good_ones(database_url: str, tmp_path: Path) -> None:
     records = synth(4)
     broken = {"protocolSection": {"identificationModule": {"nctId": "NCT12345678"}}, "hasResults": "maybe"}

@@ -11,8 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ...search.request import Filter, TextValue
-from ..schema import FTS_TABLE
+from ...search.request import Filter, MissingValue, TextValue
+from ..schema import FTS_TABLE, resource
 from .context import Context, bound
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -43,11 +43,32 @@ def _pg_query(values: tuple[Any, ...]) -> Any:
     return query
 
 
+def _present_pks(ctx: Context, column: str) -> Any:
+    """Pks of resources whose narrative (_text) or content (_content) has any word."""
+    if ctx.postgres:
+        return sa.select(_fts.c.resource_pk).where(sa.func.length(_fts.c[column]) > 0)
+    return sa.select(_fts.c.rowid).where(_fts.c[column] != "")
+
+
+def _missing_pks(ctx: Context, f: Filter, column: str) -> Any:
+    wanted = {v.missing for v in f.values if isinstance(v, MissingValue)}
+    present = _present_pks(ctx, column)
+    if wanted == {True, False}:
+        return sa.select(resource.c.pk)
+    if True in wanted:
+        return sa.select(resource.c.pk).where(resource.c.pk.not_in(present))
+    return present
+
+
 def fulltext_pks(ctx: Context, f: Filter) -> Any:
     """SELECT of the resource pks matching the filter."""
     column = _COLUMNS.get(f.param, "content")
+    if f.values and isinstance(f.values[0], MissingValue):
+        return _missing_pks(ctx, f, column)
     if ctx.postgres:
-        return sa.select(_fts.c.resource_pk).where(_fts.c[column].op("@@")(_pg_query(f.values)))
+        # OFFSET keeps the subquery apart: the GIN index finds the matches first, whatever the planner
+        # guesses about how common the words are.
+        return sa.select(_fts.c.resource_pk).where(_fts.c[column].op("@@")(_pg_query(f.values))).offset(0)
     query = fts5_query(f.values, column)
     if query is None:
         return sa.select(_fts.c.rowid).where(sa.false())

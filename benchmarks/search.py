@@ -101,10 +101,14 @@ def pick_values(repo: SQLRepository) -> dict[str, str]:
     with repo.engine.connect() as conn:
         def one(sql: str) -> Any:
             return conn.exec_driver_sql(sql).first()
-        cond = one("SELECT system, code, count(*) n FROM idx_token WHERE resource_type='ResearchStudy' AND "
-                   "param='condition' AND code IS NOT NULL GROUP BY system, code ORDER BY n DESC LIMIT 1 OFFSET 5")
-        phase = one("SELECT code, count(*) n FROM idx_token WHERE resource_type='ResearchStudy' AND param='phase' "
-                    "GROUP BY code ORDER BY n DESC LIMIT 1")
+        # a condition and phase of some recruiting study: the combined query finds something
+        study = one("SELECT resource_id FROM idx_token WHERE resource_type='ResearchStudy' AND param='recruitment' "
+                    "AND code='RECRUITING' AND resource_id IN (SELECT resource_id FROM idx_token WHERE "
+                    "resource_type='ResearchStudy' AND param='phase' AND substr(code, 1, 6) = 'phase-') LIMIT 1 OFFSET 500")[0]
+        cond = one("SELECT system, code FROM idx_token WHERE resource_type='ResearchStudy' AND param='condition' "
+                   f"AND code IS NOT NULL AND resource_id='{study}' LIMIT 1")
+        phase = one("SELECT code FROM idx_token WHERE resource_type='ResearchStudy' AND param='phase' "
+                    f"AND substr(code, 1, 6) = 'phase-' AND resource_id='{study}' LIMIT 1")
         pos = one("SELECT latitude, longitude FROM idx_position ORDER BY pk LIMIT 1 OFFSET 100")
         word = one("SELECT normalized FROM idx_string WHERE resource_type='ResearchStudy' AND param='title' "
                    "ORDER BY pk LIMIT 1 OFFSET 777")
@@ -122,7 +126,7 @@ def queries(v: dict[str, str]) -> list[tuple[str, str]]:
         ("_content", f"_content={v['word']}"),
         ("_text", f"_text={v['word']}"),
         ("_include sites", f"condition={v['condition']}&_include=ResearchStudy:site"),
-        ("recruiting sorted by date", "recruitment=RECRUITING&_sort=-date"),
+        ("condition sorted by -date", f"condition={v['condition']}&_sort=-date"),
     ]
 
 
@@ -167,7 +171,10 @@ def bench(label: str, repo: SQLRepository, runs: int, plans: bool) -> None:
         engine = repo._search
         for name, query in [*queries(v), ("deep paging (keyset)", q)]:
             req = parse_search("ResearchStudy", parse_qsl(query), strict=True)
-            select, terms, _ = engine._matches_select(Context(repo.postgres), req)
+            ctx = Context(repo.postgres)
+            with repo.engine.connect() as conn:
+                engine.plan_filters(conn, ctx, req)
+            select, terms, _ = engine._matches_select(ctx, req)
             from fhirtrial.store.search import paging
             stmt = select.order_by(*paging.order_by(terms, False)).limit(21)
             if name.startswith("deep"):
@@ -183,14 +190,18 @@ def main() -> None:
     ap.add_argument("--pg", default=os.environ.get("FHIRTRIAL_BENCH_PG"), help="PostgreSQL URL (emptied!)")
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--no-plans", action="store_true")
+    ap.add_argument("--skip-sqlite", action="store_true", help="only PostgreSQL")
+    ap.add_argument("--no-copy", action="store_true", help="PostgreSQL already holds the copy")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     for size in args.sizes:
         url = build_sqlite(size, args.workdir)
-        with SQLRepository(url) as repo:
-            bench(f"SQLite {size:,}", repo, args.runs, not args.no_plans)
+        if not args.skip_sqlite:
+            with SQLRepository(url) as repo:
+                bench(f"SQLite {size:,}", repo, args.runs, not args.no_plans)
         if args.pg:
-            copy_to_postgres(url, args.pg)
+            if not args.no_copy:
+                copy_to_postgres(url, args.pg)
             with SQLRepository(args.pg) as repo:
                 bench(f"PostgreSQL {size:,}", repo, args.runs, not args.no_plans)
 

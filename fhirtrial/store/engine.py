@@ -43,6 +43,8 @@ def sqlite_pragmas(dbapi_conn: Any, busy_timeout_s: float) -> None:
     dbapi_conn.create_function("haversine_km", 4, haversine_km, deterministic=True)
 
 
+# PostgreSQL: psycopg prepares statements run often; a generic plan (parameter values unknown) is badly wrong for
+# skewed search data ("recruiting" vs a rare condition), so every execution is planned with its values.
 def create_engine(url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, pool_size: int = 10) -> sa.Engine:
     u = normalize_url(url)
     if u.get_backend_name() == "sqlite":
@@ -51,7 +53,7 @@ def create_engine(url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, pool_size
         _install_sqlite_begin(engine, busy_timeout_s)
         return engine
     return sa.create_engine(u, pool_size=pool_size, max_overflow=2 * pool_size, pool_recycle=1800,
-                            pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
+                            pool_pre_ping=True, connect_args={"options": "-c timezone=UTC -c plan_cache_mode=force_custom_plan"})
 
 
 def _install_sqlite_begin(engine: sa.Engine, busy_timeout_s: float) -> None:

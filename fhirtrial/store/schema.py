@@ -83,6 +83,9 @@ resource = sa.Table(
     sa.Column("body", _body(), nullable=True),
     sa.UniqueConstraint("resource_type", "id", name="uq_resource_type_id"),
     sa.Index("ix_resource_type_updated", "resource_type", "last_updated"),
+    # Covering for search: candidates found in an index table are checked (and paged) without reading the
+    # resource rows, whose bodies make them large.
+    sa.Index("ix_resource_cover", "resource_type", "id", "deleted", "version_id", "last_updated"),
 )
 
 resource_version = sa.Table(
@@ -105,7 +108,7 @@ idx_token = sa.Table(
     sa.Column("system", sa.String(512)), sa.Column("code", _c_text(512)), sa.Column("text", sa.Text),
     _fk(),
     sa.Index("ix_token_search", "resource_type", "param", "code", "system", "resource_id"),
-    sa.Index("ix_token_owner", "resource_type", "resource_id", "param"),
+    sa.Index("ix_token_owner", "resource_type", "resource_id", "param", "code", "system"),
 )
 
 idx_string = sa.Table(
@@ -125,7 +128,7 @@ idx_date = sa.Table(
     sa.Column("low", UTCDateTime(), nullable=False), sa.Column("high", UTCDateTime(), nullable=False),
     _fk(),
     sa.Index("ix_date_search", "resource_type", "param", "low", "high", "resource_id"),
-    sa.Index("ix_date_owner", "resource_type", "resource_id", "param"),
+    sa.Index("ix_date_owner", "resource_type", "resource_id", "param", "low", "high"),
 )
 
 idx_number = sa.Table(
@@ -134,7 +137,7 @@ idx_number = sa.Table(
     sa.Column("high", sa.Float, nullable=False),
     _fk(),
     sa.Index("ix_number_search", "resource_type", "param", "low", "high", "resource_id"),
-    sa.Index("ix_number_owner", "resource_type", "resource_id", "param"),
+    sa.Index("ix_number_owner", "resource_type", "resource_id", "param", "low", "high", "value"),
 )
 
 idx_quantity = sa.Table(
@@ -144,7 +147,7 @@ idx_quantity = sa.Table(
     sa.Column("code", sa.String(256)), sa.Column("unit", sa.String(256)),
     _fk(),
     sa.Index("ix_quantity_search", "resource_type", "param", "code", "low", "high"),
-    sa.Index("ix_quantity_owner", "resource_type", "resource_id", "param"),
+    sa.Index("ix_quantity_owner", "resource_type", "resource_id", "param", "value", "low", "high"),
 )
 
 idx_reference = sa.Table(
@@ -154,7 +157,7 @@ idx_reference = sa.Table(
     sa.Index("ix_reference_search", "resource_type", "param", "target_type", "target_id", "resource_id"),
     sa.Index("ix_reference_target", "target_type", "target_id"),
     sa.Index("ix_reference_url", "resource_type", "param", "url"),
-    sa.Index("ix_reference_owner", "resource_type", "resource_id", "param"),
+    sa.Index("ix_reference_owner", "resource_type", "resource_id", "param", "target_type", "target_id"),
 )
 
 idx_uri = sa.Table(
@@ -171,7 +174,7 @@ idx_position = sa.Table(
     sa.Column("latitude", sa.Float, nullable=False), sa.Column("longitude", sa.Float, nullable=False),
     _fk(),
     sa.Index("ix_position_search", "resource_type", "param", "latitude", "longitude", "resource_id"),
-    sa.Index("ix_position_owner", "resource_type", "resource_id", "param"),
+    sa.Index("ix_position_owner", "resource_type", "resource_id", "param", "latitude", "longitude"),
 )
 
 # Composite parameters (https://hl7.org/fhir/R4/search.html#composite): one row per combination. The served
@@ -194,6 +197,8 @@ COMPOSITE_BIT = 1 << 9
 # Bit 7 is FTS_BIT; positions take bit 8. Each entry's dataclass fields are the table's columns after the owner,
 # so generic writers (IndexWriter, bulk) can insert them as they are. Composites (nested entries) are not
 # listed here: IndexWriter flattens them into idx_composite (COMPOSITE_BIT).
+# The owner indexes (resource_type, resource_id, param, values...) serve deletes and, being covering, the
+# per-candidate probes of broad filters (store/search/predicate.py).
 INDEX_TABLES: dict[str, tuple[sa.Table, int]] = {
     name: (table, 1 << bit) for bit, (name, table) in [
         (0, ("tokens", idx_token)), (1, ("strings", idx_string)), (2, ("dates", idx_date)),

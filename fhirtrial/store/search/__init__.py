@@ -5,6 +5,6 @@ composite, fulltext, missing), chains (chain.py), sort, keyset paging, includes,
 """
 from __future__ import annotations
 
-from .query import BOUNDED_TOTAL, DEFAULT_COUNT, SearchEngine, explain
+from .query import DEFAULT_COUNT, SearchEngine, explain
 
-__all__ = ["BOUNDED_TOTAL", "DEFAULT_COUNT", "SearchEngine", "explain"]
+__all__ = ["DEFAULT_COUNT", "SearchEngine", "explain"]

@@ -21,11 +21,11 @@ def _live(type_name: str, id_col: Any) -> sa.ColumnElement[bool]:
     return id_col.in_(sa.select(r.id).where(r.resource_type == type_name, r.deleted.is_(False)))
 
 
-def chained_condition(ctx: Context, f: Filter, type_expr: Any, id_col: Any, pk_col: Any = None
-                      ) -> sa.ColumnElement[bool]:
+def chained_condition(ctx: Context, f: Filter, type_expr: Any, id_col: Any, pk_col: Any = None,
+                      correlated: bool = False) -> sa.ColumnElement[bool]:
     """``f`` (with its chain) as a condition on resources of ``type_expr`` whose id is ``id_col``."""
     if not f.chain:
-        return filter_condition(ctx, f, type_expr, id_col, pk_col)
+        return filter_condition(ctx, f, type_expr, id_col, pk_col, correlated)
     link, rest = f.chain[0], replace(f, chain=f.chain[1:])
     ref = idx_reference.alias()
     c = ref.c

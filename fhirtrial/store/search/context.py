@@ -21,6 +21,9 @@ TABLES: dict[str, sa.Table] = {
 class Context:
     postgres: bool
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    correlated: set[int] = field(default_factory=set)  # top-level filters probed per candidate (SQLite)
+    scan: bool = False  # SQLite: walk resources in pk order (every filter broad)
+    driver: int | None = None  # SQLite: the filter whose IN list drives the query (the others probe its rows)
 
     def contains(self, column: Any, needle: str) -> sa.ColumnElement[bool]:
         """``needle`` occurs in ``column`` (exact substring, no LIKE wildcards to escape)."""

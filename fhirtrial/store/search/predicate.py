@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.util import ClauseAdapter
 
 from ...search.convert import IDENTIFIER
 from ...search.request import (CompositeValue, DateValue, Filter, MissingValue, NearValue, NumberValue,
@@ -75,16 +76,33 @@ def value_condition(ctx: Context, f: Filter, v: Any) -> tuple[sa.Table, sa.Colum
     raise NotImplementedError(f"{type(v).__name__} on a {f.type} parameter with :{mod}")
 
 
-def positive_condition(ctx: Context, f: Filter, type_expr: Any, id_col: Any) -> sa.ColumnElement[bool]:
-    """Some row of the resource matches one of the values."""
+def row_selects(ctx: Context, f: Filter, type_expr: Any) -> list[tuple[sa.Table, Any]]:
+    """Per index table, the rows of the resources of ``type_expr`` matching one of the values."""
     by_table: dict[str, tuple[sa.Table, list[sa.ColumnElement[bool]]]] = {}
     for v in f.values:
         table, cond = value_condition(ctx, f, v)
         by_table.setdefault(table.name, (table, []))[1].append(cond)
+    return [(table, sa.and_(table.c.resource_type == type_expr, sa.or_(*conds))) for table, conds in by_table.values()]
+
+
+def positive_condition(ctx: Context, f: Filter, type_expr: Any, id_col: Any, correlated: bool = False,
+                       probes: Any = None) -> sa.ColumnElement[bool]:
+    """Some row of the resource matches one of the values: ``id IN (rows)`` (the planner may drive the query
+    from the index), or with ``correlated`` an EXISTS probing the rows of each candidate (broad filters on
+    SQLite, so that a scan in pk order stops as soon as the page is full)."""
     parts = []
-    for table, conds in by_table.values():
-        rows = sa.select(table.c.resource_id).where(table.c.resource_type == type_expr, sa.or_(*conds))
-        parts.append(id_col.in_(rows))
+    for table, cond in row_selects(ctx, f, type_expr):
+        if correlated:
+            parts.append(sa.select(sa.literal(1)).select_from(table).where(cond, table.c.resource_id == id_col).exists())
+        else:
+            # ``probes(resource_id column)``: the broad filters, checked on the driving index rows before any
+            # resource row is read.
+            if probes is None:
+                parts.append(id_col.in_(sa.select(table.c.resource_id).where(cond)))
+                continue
+            own = table.alias()  # the probes may read the same table: keep the two apart
+            cond = ClauseAdapter(own).traverse(cond)
+            parts.append(id_col.in_(sa.select(own.c.resource_id).where(cond, *probes(own.c.resource_id))))
     return sa.or_(*parts)
 
 
@@ -95,8 +113,8 @@ def is_negative(f: Filter) -> bool:
     return f.modifier in NEGATIVE_MODIFIERS
 
 
-def filter_condition(ctx: Context, f: Filter, type_expr: Any, id_col: Any, pk_col: Any = None
-                     ) -> sa.ColumnElement[bool]:
+def filter_condition(ctx: Context, f: Filter, type_expr: Any, id_col: Any, pk_col: Any = None,
+                     correlated: bool = False, probes: Any = None) -> sa.ColumnElement[bool]:
     """The final parameter of ``f`` (chains aside) as a condition on resources of ``type_expr`` with ``id_col``."""
     if f.type == "fulltext":
         pks = fulltext_pks(ctx, f)
@@ -112,5 +130,5 @@ def filter_condition(ctx: Context, f: Filter, type_expr: Any, id_col: Any, pk_co
     if f.modifier in NEGATIVE_MODIFIERS:
         positive = Filter(f.name, f.resource_type, f.param, f.type, "in" if f.modifier == "not-in" else None,
                           f.values, f.raw, (), f.range_contains)
-        return sa.not_(positive_condition(ctx, positive, type_expr, id_col))
-    return positive_condition(ctx, f, type_expr, id_col)
+        return sa.not_(positive_condition(ctx, positive, type_expr, id_col, correlated))
+    return positive_condition(ctx, f, type_expr, id_col, correlated, probes)

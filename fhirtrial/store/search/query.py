@@ -7,8 +7,9 @@ filter ORed). Paging is keyset (paging.py); no OFFSET is used.
 - ``accurate``: an exact COUNT on every page.
 - ``estimate``: PostgreSQL: the planner's row estimate (no scan); SQLite: an exact COUNT.
 - ``none``: no total.
-- absent (the default): exact when it is cheap -- the first page holds every match, or a count bounded at
-  ``BOUNDED_TOTAL`` rows finds fewer -- otherwise none. Found on the first page and carried in the cursors.
+- absent (the default): exact only when it costs nothing -- the first page holds every match -- otherwise
+  none (a client wanting a count asks ``_total=accurate`` or ``estimate``). Found on the first page and
+  carried in the cursors. (A count, even a bounded one, costs several times the page on broad searches.)
 """
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ...errors import InvalidRequest
 from ...search.request import SearchRequest
 from ..repository import SearchPage
 from ..schema import resource
@@ -29,7 +29,9 @@ from .rows import body_column, stored
 from .sort import Term, sort_terms
 
 DEFAULT_COUNT = 20
-BOUNDED_TOTAL = 1000
+# SQLite: a top-level filter whose index rows number at least this many is "broad" and probed per candidate
+# (correlated EXISTS) instead of driving the query (IN list): see SearchEngine.plan_filters.
+BROAD_ROWS = 5000
 
 
 class SearchEngine:
@@ -39,18 +41,71 @@ class SearchEngine:
         self.postgres = postgres
 
     # -- building --------------------------------------------------------------------------------------------
+    def plan_filters(self, conn: sa.Connection, ctx: Context, request: SearchRequest) -> None:
+        """SQLite picks join order from static statistics and cannot tell "recruiting" (30% of studies) from
+        "condition=X" (0.1%). So each simple top-level filter's index rows are counted up to BROAD_ROWS (a
+        covering index range, cheap). The filter with the fewest rows, if under the cap, drives the query
+        (IN list); the others become correlated probes (EXISTS) of each candidate. When every filter is broad
+        and the order is the default one, the query scans resources in pk order and stops when the page is
+        full (``ctx.scan``). Negative filters (:not, :missing=true) are always probes. PostgreSQL's planner
+        has real statistics and needs none of this."""
+        ctx.correlated, ctx.scan, ctx.driver = set(), False, None
+        if self.postgres or request.resource_type is None:
+            return
+        from .predicate import is_negative, row_selects
+
+        counts: dict[int, int] = {}
+        drivers = 0  # filters left as IN lists that are not counted (chains, full text, _id, :missing)
+        for i, f in enumerate(request.filters):
+            if is_negative(f):
+                ctx.correlated.add(i)
+                continue
+            if f.chain or f.type == "fulltext" or f.param == "_id" or (
+                    f.values and type(f.values[0]).__name__ == "MissingValue"):
+                drivers += 1
+                continue
+            try:
+                selects = row_selects(ctx, f, request.resource_type)
+            except Exception:  # noqa: BLE001 -- errors surface when the query itself is built
+                drivers += 1
+                continue
+            rows = 0
+            for table, cond in selects:
+                capped = sa.select(sa.literal(1)).select_from(table).where(cond).limit(BROAD_ROWS).subquery()
+                rows += int(conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one())
+            counts[i] = rows
+        driver = min(counts, key=counts.__getitem__) if counts else None
+        if drivers == 0 and (driver is None or counts[driver] >= BROAD_ROWS):
+            driver = None
+            ctx.scan = not request.sort
+        ctx.correlated |= {i for i in counts if i != driver}
+        ctx.driver = driver
+
     def conditions(self, ctx: Context, request: SearchRequest, r: Any) -> tuple[list[Any], Any]:
         """WHERE conditions on the resource alias ``r`` and the expression giving each row's type."""
         conds: list[Any] = [r.deleted.is_(False)]
-        if request.resource_type is not None:
+        if request.resource_type is not None and ctx.scan:
+            # "+" keeps SQLite off the type index, so it walks the table in pk order (the ORDER BY) and stops
+            # at the LIMIT instead of sorting every resource of the type.
+            conds.append(sa.text("+r.resource_type = :scan_type").bindparams(
+                sa.bindparam("scan_type", request.resource_type, type_=sa.String)))
+            type_expr: Any = request.resource_type
+        elif request.resource_type is not None:
             conds.append(r.resource_type == request.resource_type)
             type_expr: Any = request.resource_type
         else:
             if request.types:
                 conds.append(r.resource_type.in_(list(request.types)))
             type_expr = r.resource_type
-        for f in request.filters:
-            conds.append(chained_condition(ctx, f, type_expr, r.id, r.pk))
+        probed = [f for i, f in enumerate(request.filters) if i in ctx.correlated]
+        for i, f in enumerate(request.filters):
+            if i == ctx.driver and probed:
+                from .predicate import filter_condition
+
+                conds.append(filter_condition(ctx, f, type_expr, r.id, r.pk, probes=lambda rid: [
+                    chained_condition(ctx, p, type_expr, rid, None, True) for p in probed]))
+            elif i == ctx.driver or i not in ctx.correlated or ctx.driver is None:
+                conds.append(chained_condition(ctx, f, type_expr, r.id, r.pk, i in ctx.correlated))
         return conds, type_expr
 
     def _matches_select(self, ctx: Context, request: SearchRequest) -> tuple[Any, list[Term], Any]:
@@ -58,7 +113,8 @@ class SearchEngine:
         r = R.c
         conds, type_expr = self.conditions(ctx, request, r)
         terms = sort_terms(ctx, request, r, type_expr)
-        base_cols = [r.pk, r.resource_type, r.id, r.version_id, r.last_updated, body_column(self.postgres, r)]
+        # No body here: the sort may hold many rows; bodies are read for the page's rows only.
+        base_cols = [r.pk, r.resource_type, r.id, r.version_id, r.last_updated, sa.literal(None).label("body")]
         if len(terms) == 1:  # pk order only
             return sa.select(*base_cols).where(*conds), terms, conds
         inner = sa.select(*base_cols, *(t.expr.label(f"s{i}") for i, t in enumerate(terms[:-1]))).where(*conds)
@@ -84,10 +140,13 @@ class SearchEngine:
 
     # -- running ---------------------------------------------------------------------------------------------
     def find_ids(self, conn: sa.Connection, request: SearchRequest) -> list[str]:
-        return list(conn.execute(self.ids_select(request)).scalars())
+        ctx = Context(self.postgres)
+        self.plan_filters(conn, ctx, request)
+        return list(conn.execute(self.ids_select(request, ctx)).scalars())
 
     def search(self, conn: sa.Connection, request: SearchRequest, cursor_text: str | None = None) -> SearchPage:
         ctx = Context(self.postgres)
+        self.plan_filters(conn, ctx, request)
         select, terms, _ = self._matches_select(ctx, request)
         cursor = paging.decode(cursor_text, request, len(terms)) if cursor_text else None
         if request.summary == "count":
@@ -114,9 +173,16 @@ class SearchEngine:
             next_cursor = paging.encode(paging.Cursor("next", key(rows[-1]), fp, carried))
         if rows and (cursor is not None if not reverse else more):
             prev_cursor = paging.encode(paging.Cursor("prev", key(rows[0]), fp, carried))
-        matches = [stored(t, i, vid, ts, body) for _pk, t, i, vid, ts, body, *_ in rows]
+        bodies = self._bodies(conn, [row[0] for row in rows])
+        matches = [stored(t, i, vid, ts, bodies[pk]) for pk, t, i, vid, ts, _body, *_ in rows if pk in bodies]
         included = resolve_includes(conn, self.postgres, request.includes, [(m.resource_type, m.id) for m in matches])
         return SearchPage(matches, included, total, next_cursor, prev_cursor)
+
+    def _bodies(self, conn: sa.Connection, pks: list[int]) -> dict[int, str]:
+        if not pks:
+            return {}
+        r = resource.c
+        return dict(conn.execute(sa.select(r.pk, body_column(self.postgres)).where(r.pk.in_(pks))).all())
 
     def _count(self, conn: sa.Connection, request: SearchRequest, ctx: Context, limit: int | None = None) -> int:
         return int(conn.execute(self.count_select(request, limit, ctx)).scalar_one())
@@ -134,8 +200,7 @@ class SearchEngine:
             return cursor.total
         if not more and count > 0:
             return len(rows)
-        found = self._count(conn, request, ctx, BOUNDED_TOTAL + 1)
-        return found if found <= BOUNDED_TOTAL else None
+        return None
 
     def estimate(self, conn: sa.Connection, request: SearchRequest, ctx: Context) -> int:
         """PostgreSQL's estimate of the number of matches (EXPLAIN, nothing is scanned)."""
@@ -162,4 +227,4 @@ def explain(conn: sa.Connection, query: Any) -> str:
     return "\n".join(f"{'  ' * 0}{r[-1]}" for r in rows)
 
 
-__all__ = ["BOUNDED_TOTAL", "DEFAULT_COUNT", "InvalidRequest", "SearchEngine", "explain"]
+__all__ = ["DEFAULT_COUNT", "SearchEngine", "explain"]

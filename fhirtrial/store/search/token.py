@@ -58,7 +58,9 @@ def _definitions(load: Any) -> Any:
 
 
 def in_condition(cols: Any, v: UriValue) -> sa.ColumnElement[bool]:
-    """:in / :not-in -- a code of the expanded value set (the caller negates for :not-in)."""
+    """:in / :not-in -- a code of the expanded value set (the caller negates for :not-in). Rows of ``code``
+    elements carry no system (it is implied by the element's binding): their code alone is compared."""
     expansion = expand_value_set(v.uri)
-    return sa.or_(sa.false(), *(sa.and_(cols.system == bound(system), cols.code.in_([bound(c) for c in codes]))
+    return sa.or_(sa.false(), *(sa.and_(sa.or_(cols.system == bound(system), cols.system.is_(None)),
+                                        cols.code.in_([bound(c) for c in codes]))
                                 for system, codes in expansion))

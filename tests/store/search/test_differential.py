@@ -145,7 +145,14 @@ def generate(indexes: dict[str, dict[str, ResourceIndex]], seed: int = 1) -> lis
     return queries
 
 
-def test_sql_selects_what_the_oracle_accepts(corpus: SQLRepository) -> None:
+@pytest.mark.parametrize("broad_rows", [None, 1], ids=["planned", "all-probes"])
+def test_sql_selects_what_the_oracle_accepts(corpus: SQLRepository, broad_rows: int | None,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both SQL shapes: filters driving the query (IN) and filters probed per candidate (EXISTS, SQLite)."""
+    if broad_rows is not None:
+        from fhirtrial.store.search import query
+
+        monkeypatch.setattr(query, "BROAD_ROWS", broad_rows)
     indexes = oracle_indexes(corpus)
     queries = generate(indexes)
     assert len(queries) > 800

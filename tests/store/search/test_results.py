@@ -134,3 +134,13 @@ def test_reindex_rebuilds_rows(repo: SQLRepository) -> None:
     assert ids(repo, "ResearchStudy", "status=active") == ["s1"]
     with repo.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM idx_number")).scalar_one() >= 1
+
+
+def test_in_and_not_in_value_sets(corpus: SQLRepository) -> None:
+    vs = "http://hl7.org/fhir/ValueSet/research-study-status"
+    everything = set(ids(corpus, "ResearchStudy", "_count=1000"))
+    inside = set(ids(corpus, "ResearchStudy", f"status:in={vs}&_count=1000"))
+    assert inside and inside == {i for i in everything if i in set(ids(corpus, "ResearchStudy", "status:missing=false&_count=1000"))}
+    assert set(ids(corpus, "ResearchStudy", f"status:not-in={vs}&_count=1000")) == everything - inside
+    with pytest.raises(InvalidRequest):
+        ids(corpus, "ResearchStudy", "status:in=http://example.org/no-such-valueset")

@@ -41,7 +41,7 @@ def _pk() -> sa.Column:
 
 
 def _index_table(name: str, short: str, columns: list[sa.Column], search: list[str] | None,
-                 extra: dict[str, list[str]] | None = None) -> None:
+                 extra: dict[str, list[str]] | None = None, owner: tuple[str, ...] = ()) -> None:
     op.create_table(
         name, _pk(),
         sa.Column("resource_type", sa.String(64), nullable=False),
@@ -53,7 +53,8 @@ def _index_table(name: str, short: str, columns: list[sa.Column], search: list[s
     )
     if search is not None:
         op.create_index(f"ix_{short}_search", name, ["resource_type", "param", *search])
-    op.create_index(f"ix_{short}_owner", name, ["resource_type", "resource_id", "param"])
+    # Covering for the per-candidate probes of broad filters, and for deletes.
+    op.create_index(f"ix_{short}_owner", name, ["resource_type", "resource_id", "param", *owner])
     for index_name, cols in (extra or {}).items():
         op.create_index(index_name, name, cols)
 
@@ -72,6 +73,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("resource_type", "id", name="uq_resource_type_id"),
     )
     op.create_index("ix_resource_type_updated", "resource", ["resource_type", "last_updated"])
+    op.create_index("ix_resource_cover", "resource", ["resource_type", "id", "deleted", "version_id", "last_updated"])
     op.create_table(
         "resource_version",
         sa.Column("resource_type", sa.String(64), primary_key=True),
@@ -91,30 +93,35 @@ def upgrade() -> None:
 
     # The search indexes end with resource_id so that the id lists of a filter are read from the index alone.
     _index_table("idx_token", "token", [sa.Column("system", sa.String(512)), sa.Column("code", _c_text(512)),
-                                        sa.Column("text", sa.Text)], ["code", "system", "resource_id"])
+                                        sa.Column("text", sa.Text)], ["code", "system", "resource_id"],
+                 owner=("code", "system"))
     _index_table("idx_string", "string", [sa.Column("normalized", _c_text(), nullable=False),
                                           sa.Column("exact", sa.Text, nullable=False)], None)
     # A prefix of the text: whole strings may exceed a btree entry (schema.STRING_PREFIX).
     op.create_index("ix_string_search", "idx_string",
                     ["resource_type", "param", sa.text("substr(normalized, 1, 128)"), "resource_id"])
     _index_table("idx_date", "date", [sa.Column("low", _ts(), nullable=False),
-                                      sa.Column("high", _ts(), nullable=False)], ["low", "high", "resource_id"])
+                                      sa.Column("high", _ts(), nullable=False)], ["low", "high", "resource_id"],
+                 owner=("low", "high"))
     _index_table("idx_number", "number", [sa.Column("value", sa.Float, nullable=False),
                                           sa.Column("low", sa.Float, nullable=False),
-                                          sa.Column("high", sa.Float, nullable=False)], ["low", "high", "resource_id"])
+                                          sa.Column("high", sa.Float, nullable=False)], ["low", "high", "resource_id"],
+                 owner=("low", "high", "value"))
     _index_table("idx_quantity", "quantity", [
         sa.Column("value", sa.Float, nullable=False), sa.Column("low", sa.Float, nullable=False),
         sa.Column("high", sa.Float, nullable=False), sa.Column("system", sa.String(512)),
-        sa.Column("code", sa.String(256)), sa.Column("unit", sa.String(256))], ["code", "low", "high"])
+        sa.Column("code", sa.String(256)), sa.Column("unit", sa.String(256))], ["code", "low", "high"],
+        owner=("value", "low", "high"))
     _index_table("idx_reference", "reference", [
         sa.Column("target_type", sa.String(64)), sa.Column("target_id", sa.String(64)), sa.Column("url", sa.Text)],
         ["target_type", "target_id", "resource_id"],
-        {"ix_reference_target": ["target_type", "target_id"], "ix_reference_url": ["resource_type", "param", "url"]})
+        {"ix_reference_target": ["target_type", "target_id"], "ix_reference_url": ["resource_type", "param", "url"]},
+        owner=("target_type", "target_id"))
     _index_table("idx_uri", "uri", [sa.Column("uri", _c_text(), nullable=False)], ["uri"])
     # Location near: bounding box on (latitude, longitude), then great-circle distance.
     _index_table("idx_position", "position", [sa.Column("latitude", sa.Float, nullable=False),
                                               sa.Column("longitude", sa.Float, nullable=False)],
-                 ["latitude", "longitude", "resource_id"])
+                 ["latitude", "longitude", "resource_id"], owner=("latitude", "longitude"))
     # Composites: token + (token | quantity | date | string), flattened (see schema.idx_composite).
     _index_table("idx_composite", "composite", [
         sa.Column("c1_system", sa.String(512)), sa.Column("c1_code", sa.String(512)),

@@ -1,0 +1,43 @@
+"""The benchmark's query shapes read the index tables through their indexes, never by a full scan
+(SQLite EXPLAIN QUERY PLAN; PostgreSQL EXPLAIN with sequential scans discouraged, as at scale)."""
+from __future__ import annotations
+
+import pytest
+
+from fhirtrial.store.search import explain, paging
+from fhirtrial.store.search.context import Context
+from fhirtrial.store.sql import SQLRepository
+
+from .conftest import request
+
+QUERIES = [
+    "condition=D000006526&recruitment=RECRUITING&phase=phase-2",
+    "eligible-age=30&eligible-sex=female",
+    "site.near=40|-75|50|km",
+    "site.address-country=Canada",
+    "_content=cancer",
+    "title=effect&_sort=-date",
+    "_has:ResearchStudy:partof:status=completed",
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_plans_use_indexes(corpus: SQLRepository, query: str) -> None:
+    req = request("ResearchStudy", query)
+    engine = corpus._search
+    ctx = Context(corpus.postgres)
+    with corpus.engine.connect() as conn:
+        engine.plan_filters(conn, ctx, req)
+        select, terms, _ = engine._matches_select(ctx, req)
+        stmt = select.order_by(*paging.order_by(terms, False)).limit(21)
+        if corpus.postgres:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        plan = explain(conn, stmt)
+    if corpus.postgres:
+        assert "Index" in plan
+        for table in ("idx_token", "idx_string", "idx_date", "idx_number", "idx_reference", "idx_position"):
+            assert f"Seq Scan on {table}" not in plan, plan
+    else:
+        lines = plan.splitlines()
+        assert not [line for line in lines if line.startswith("SCAN idx_")], plan
+        assert any("INDEX ix_" in line for line in lines), plan

@@ -7,9 +7,9 @@ filter ORed). Paging is keyset (paging.py); no OFFSET is used.
 - ``accurate``: an exact COUNT on every page.
 - ``estimate``: PostgreSQL: the planner's row estimate (no scan); SQLite: an exact COUNT.
 - ``none``: no total.
-- absent (the default): exact only when it costs nothing -- the first page holds every match -- otherwise
-  none (a client wanting a count asks ``_total=accurate`` or ``estimate``). Found on the first page and
-  carried in the cursors. (A count, even a bounded one, costs several times the page on broad searches.)
+- absent (the default): exact when the first page holds every match, else a COUNT bounded at TOTAL_CAP
+  matches (none when there are more: ``_total=accurate`` or ``estimate`` ask for it). Found on the first page
+  and carried in the cursors, so later pages cost no count.
 """
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ from .rows import body_column, stored
 from .sort import Term, sort_terms
 
 DEFAULT_COUNT = 20
+# Largest total the default _total counts on a first page (HAPI-like bounded counting keeps broad searches cheap).
+TOTAL_CAP = 10_000
 # SQLite: a top-level filter whose index rows number at least this many is "broad" and probed per candidate
 # (correlated EXISTS) instead of driving the query (IN list): see SearchEngine.plan_filters.
 BROAD_ROWS = 5000
@@ -200,7 +202,9 @@ class SearchEngine:
             return cursor.total
         if not more and count > 0:
             return len(rows)
-        return None
+        # Clients (fhirclient, fhirpy's count()) read the first page's total: count, but never past the cap.
+        bounded = self._count(conn, request, ctx, TOTAL_CAP + 1)
+        return bounded if bounded <= TOTAL_CAP else None
 
     def estimate(self, conn: sa.Connection, request: SearchRequest, ctx: Context) -> int:
         """PostgreSQL's estimate of the number of matches (EXPLAIN, nothing is scanned)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from fhirtrial.errors import InvalidRequest
+from fhirtrial.store.search import query
 from fhirtrial.store.sql import SQLRepository
 
 from .conftest import ids, page, request
@@ -96,12 +97,16 @@ def test_cursor_of_another_search_or_garbage_is_refused(repo: SQLRepository) -> 
     assert ids(repo, "Location", "_count=3&name=x", p.next_cursor) == ["l0002", "l0003", "l0004"]  # _count may change
 
 
-def test_totals(repo: SQLRepository) -> None:
+def test_totals(repo: SQLRepository, monkeypatch: pytest.MonkeyPatch) -> None:
     with repo.unit_of_work() as uow:
         for i in range(30):
             uow.update("Location", f"l{i:04d}", loc(i, "a" if i % 3 else "b"))
     assert page(repo, "Location", "name=a").total == 20  # default: the first page holds everything
-    assert page(repo, "Location", "name=a&_count=5").total is None  # not free: left out by default
+    first = page(repo, "Location", "name=a&_count=5")
+    assert first.total == 20  # default: a count bounded by TOTAL_CAP, on the first page
+    assert page(repo, "Location", "name=a&_count=5", first.next_cursor).total == 20  # carried, not recounted
+    monkeypatch.setattr(query, "TOTAL_CAP", 10)
+    assert page(repo, "Location", "name=a&_count=5").total is None  # more than the cap: left out
     p = page(repo, "Location", "name=a&_count=50")
     assert p.total == 20 and p.next_cursor is None
     assert page(repo, "Location", "name=a&_count=5&_total=none").total is None

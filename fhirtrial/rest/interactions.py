@@ -5,12 +5,13 @@ https://hl7.org/fhir/R4/http.html#create , #update , #patch , #delete , #cond-up
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 import jsonpatch
 
-from ..errors import InvalidRequest, MultipleMatches, NotFound, PreconditionFailed, UnprocessableEntity
+from ..errors import InvalidRequest, MultipleMatches, NotFound, PreconditionFailed, UnprocessableEntity, Warnings
 from ..store.repository import UnitOfWork, WriteResult
 from ..validation import validate_resource
 
@@ -37,6 +38,20 @@ def parse_if_match(value: str | None) -> int | None:
     return int(raw)
 
 
+@dataclass
+class Checks:
+    """How a write is validated (``Settings.validation``: error | warning) and where its warnings are kept so the
+    response can carry them (https://hl7.org/fhir/R4/validation.html)."""
+
+    strictness: str | None = None
+    warnings: Warnings = field(default_factory=Warnings)
+
+
+def _validate(resource: Any, checks: Checks | None, **expect: Any) -> None:
+    validate_resource(resource, strictness=checks.strictness if checks else None,
+                      warnings=checks.warnings if checks else None, **expect)
+
+
 def single_match(uow: UnitOfWork, resource_type: str, criteria: str) -> str | None:
     ids = uow.find_ids(resource_type, parse_criteria(criteria))
     if len(ids) > 1:
@@ -45,9 +60,9 @@ def single_match(uow: UnitOfWork, resource_type: str, criteria: str) -> str | No
 
 
 def create(uow: UnitOfWork, resource_type: str, resource: Any, *, if_none_exist: str | None = None,
-           resource_id: str | None = None) -> WriteResult:
+           resource_id: str | None = None, checks: Checks | None = None) -> WriteResult:
     """POST: the server assigns the id (any id in the body is ignored, as the spec says)."""
-    validate_resource(resource, resource_type=resource_type)
+    _validate(resource, checks, resource_type=resource_type)
     if if_none_exist:
         existing = single_match(uow, resource_type, if_none_exist)
         if existing is not None:
@@ -59,14 +74,14 @@ def create(uow: UnitOfWork, resource_type: str, resource: Any, *, if_none_exist:
 
 
 def update(uow: UnitOfWork, resource_type: str, resource_id: str, resource: Any, *,
-           if_match: int | None = None, method: str = "PUT") -> WriteResult:
-    validate_resource(resource, resource_type=resource_type, resource_id=resource_id, require_id=True)
+           if_match: int | None = None, method: str = "PUT", checks: Checks | None = None) -> WriteResult:
+    _validate(resource, checks, resource_type=resource_type, resource_id=resource_id, require_id=True)
     return uow.update(resource_type, resource_id, resource, if_match=if_match, method=method)
 
 
 def conditional_update(uow: UnitOfWork, resource_type: str, criteria: str, resource: Any, *,
-                       if_match: int | None = None) -> WriteResult:
-    validate_resource(resource, resource_type=resource_type)
+                       if_match: int | None = None, checks: Checks | None = None) -> WriteResult:
+    _validate(resource, checks, resource_type=resource_type)
     match = single_match(uow, resource_type, criteria)
     if match is None:
         body_id = resource.get("id")
@@ -80,7 +95,7 @@ def conditional_update(uow: UnitOfWork, resource_type: str, criteria: str, resou
 
 
 def patch(uow: UnitOfWork, resource_type: str, resource_id: str, operations: Any, *,
-          if_match: int | None = None) -> WriteResult:
+          if_match: int | None = None, checks: Checks | None = None) -> WriteResult:
     """JSON Patch (RFC 6902); the patched resource must still be valid and keep its type and id."""
     if not isinstance(operations, list):
         raise InvalidRequest("A JSON Patch document must be a JSON array of operations")
@@ -96,7 +111,8 @@ def patch(uow: UnitOfWork, resource_type: str, resource_id: str, operations: Any
         raise UnprocessableEntity(f"The JSON Patch cannot be applied: {exc}") from None
     if not isinstance(patched, dict):
         raise UnprocessableEntity("The JSON Patch must leave a resource (a JSON object)")
-    return update(uow, resource_type, resource_id, patched, if_match=current.version_id, method="PATCH")
+    return update(uow, resource_type, resource_id, patched, if_match=current.version_id, method="PATCH",
+                  checks=checks)
 
 
 def delete(uow: UnitOfWork, resource_type: str, resource_id: str, *, if_match: int | None = None) -> WriteResult:

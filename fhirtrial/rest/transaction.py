@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import orjson
 
-from ..errors import FhirError, InvalidRequest, Issue, NotFound
+from ..errors import FhirError, InvalidRequest, Issue, NotFound, operation_outcome
 from ..resources import RESOURCE_TYPE_SET
 from ..store.repository import Repository, UnitOfWork, WriteResult
 from . import interactions
@@ -108,27 +108,32 @@ def _result(entry: Entry, result: WriteResult | None, base: str) -> None:
         entry.response["resource_body"] = stored.body
 
 
-def _execute(uow: UnitOfWork, entry: Entry, base: str) -> None:
+def _execute(uow: UnitOfWork, entry: Entry, base: str, strictness: str | None) -> None:
     e = entry
+    checks = interactions.Checks(strictness)
     if e.method == "DELETE":
         result = (interactions.conditional_delete(uow, e.resource_type, e.criteria) if e.criteria
                   else interactions.delete(uow, e.resource_type, e.resource_id, if_match=e.if_match))
     elif e.method == "POST":
         result = interactions.create(uow, e.resource_type, e.resource, if_none_exist=e.if_none_exist,
-                                     resource_id=e.resource_id)
+                                     resource_id=e.resource_id, checks=checks)
     elif e.method == "PUT":
-        result = (interactions.conditional_update(uow, e.resource_type, e.criteria, e.resource, if_match=e.if_match)
+        result = (interactions.conditional_update(uow, e.resource_type, e.criteria, e.resource, if_match=e.if_match,
+                                                  checks=checks)
                   if e.criteria else
-                  interactions.update(uow, e.resource_type, e.resource_id, e.resource, if_match=e.if_match))
+                  interactions.update(uow, e.resource_type, e.resource_id, e.resource, if_match=e.if_match,
+                                      checks=checks))
     elif e.method == "PATCH":
         ops = _patch_body(e)
-        result = interactions.patch(uow, e.resource_type, e.resource_id, ops, if_match=e.if_match)
+        result = interactions.patch(uow, e.resource_type, e.resource_id, ops, if_match=e.if_match, checks=checks)
     else:
         current = uow.current(e.resource_type, e.resource_id or "") if e.resource_id else None
         if current is None or current.deleted:
             raise NotFound(f"{e.url} was not found")
         result = WriteResult(current, "unchanged")
     _result(entry, result, base)
+    if checks.warnings.issues:
+        entry.response["outcome"] = operation_outcome(checks.warnings.issues)
 
 
 def _patch_body(entry: Entry) -> Any:
@@ -182,7 +187,8 @@ def _respond(kind: str, entries: list[Entry], include_body: bool) -> dict[str, A
     return bundle(f"{kind}-response", out)
 
 
-def process(repo: Repository, payload: Any, base: str, *, include_body: bool = True) -> dict[str, Any]:
+def process(repo: Repository, payload: Any, base: str, *, include_body: bool = True,
+            strictness: str | None = None) -> dict[str, Any]:
     """Run a batch (entries independent) or transaction (all or nothing) and build the response Bundle."""
     kind, raw = _entries(payload, base)
     if kind == "transaction":
@@ -197,19 +203,19 @@ def process(repo: Repository, payload: Any, base: str, *, include_body: bool = T
                         e.resource = {**e.resource, "id": e.resource_id}
             for e in sorted(entries, key=lambda x: (_ORDER[x.method], x.index)):
                 try:
-                    _execute(uow, e, base)
+                    _execute(uow, e, base, strictness)
                 except FhirError as exc:
                     raise _locate(exc, e) from None
         return _respond(kind, entries, include_body)
-    return _respond(kind, list(_batch(repo, raw, base)), include_body)
+    return _respond(kind, list(_batch(repo, raw, base, strictness)), include_body)
 
 
-def _batch(repo: Repository, raw: list[Any], base: str) -> Iterator[Entry]:
+def _batch(repo: Repository, raw: list[Any], base: str, strictness: str | None) -> Iterator[Entry]:
     for i, r in enumerate(raw):
         try:
             entry = _parse_entry(r, i, base)
             with repo.unit_of_work() as uow:
-                _execute(uow, entry, base)
+                _execute(uow, entry, base, strictness)
         except FhirError as exc:
             entry = Entry(i, "GET", "", "", None, None, None, None, None, None)
             entry.response = {"status": f"{exc.status}", "outcome": exc.outcome()}

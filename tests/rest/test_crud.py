@@ -90,3 +90,28 @@ async def test_prefer_return(client: httpx.AsyncClient) -> None:
     oo = await client.post("Organization", json=organization(),
                            headers={**JSON_HEADERS, "Prefer": "return=OperationOutcome"})
     assert oo.status_code == 201 and oo.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_validation_strictness_and_warnings(database_url: str, repo) -> None:  # type: ignore[no-untyped-def]
+    """Default: a bad required code is rejected. validation=warning: stored, and the issue is reported."""
+    from fhirtrial.config import Settings
+    from fhirtrial.rest.app import create_app
+
+    bad = {"resourceType": "Group", "type": "persons", "actual": True}
+    for mode in ("error", "warning"):
+        app = create_app(Settings(database_url=database_url, api_token="test-token", validation=mode), repo)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE + "/") as c:
+            r = await c.post("Group", json=bad, headers={**JSON_HEADERS, "Prefer": "return=OperationOutcome"})
+            tx = {"resourceType": "Bundle", "type": "batch",
+                  "entry": [{"request": {"method": "POST", "url": "Group"}, "resource": bad}]}
+            b = await c.post("", json=tx, headers=JSON_HEADERS)
+        if mode == "error":
+            assert_outcome(r, 400, mentions="Group.type")
+            assert b.json()["entry"][0]["response"]["status"].startswith("400")
+        else:
+            assert r.status_code == 201
+            issues = r.json()["issue"]
+            assert any(i["severity"] == "warning" and "Group.type" in i.get("expression", []) for i in issues)
+            entry = b.json()["entry"][0]["response"]
+            assert entry["status"] == "201 Created"
+            assert any("Group.type" in i.get("expression", []) for i in entry["outcome"]["issue"])

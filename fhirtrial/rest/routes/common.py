@@ -11,6 +11,7 @@ from ...errors import Issue, NotFound
 from ...resources import RESOURCE_TYPE_SET
 from ...store.repository import WriteResult
 from ..context import base_url, prefer_return
+from ..interactions import Checks
 from ..negotiation import Format
 from ..responses import empty_response, fhir_response, outcome_response, version_headers
 
@@ -35,7 +36,13 @@ def in_transaction(request: Request, fn: Callable[..., T], *args: Any, **kwargs:
         return fn(uow, *args, **kwargs)
 
 
-def write_response(request: Request, result: WriteResult, fmt: Format) -> Response:
+def write_checks(request: Request) -> Checks:
+    """The validation policy of this server for one write, with an empty warnings list."""
+    return Checks(request.app.state.settings.validation)
+
+
+def write_response(request: Request, result: WriteResult, fmt: Format, checks: Checks | None = None) -> Response:
+    """The write's answer per ``Prefer``; validation warnings are reported with ``return=OperationOutcome``."""
     stored = result.stored
     status = 201 if result.outcome == "created" else 200
     location = f"{base_url(request)}/{stored.resource_type}/{stored.id}/_history/{stored.version_id}"
@@ -47,6 +54,6 @@ def write_response(request: Request, result: WriteResult, fmt: Format) -> Respon
         text = {"created": "Created", "updated": "Updated", "unchanged": "No change: the content is the same"}
         return outcome_response([Issue("information", "informational",
                                        f"{text.get(result.outcome, result.outcome)} "
-                                       f"{stored.resource_type}/{stored.id} version {stored.version_id}")],
-                                status, fmt, headers)
+                                       f"{stored.resource_type}/{stored.id} version {stored.version_id}")]
+                                + (checks.warnings.issues if checks else []), status, fmt, headers)
     return fhir_response(stored.body, status=status, fmt=fmt, headers=headers)

@@ -13,7 +13,7 @@ from ..context import read_json, repo_of, settings_of
 from ..negotiation import JSON_PATCH, negotiate, require_content_type
 from ..responses import empty_response, fhir_response, version_headers
 from .. import interactions
-from .common import blocking, check_type, in_transaction, write_response
+from .common import blocking, check_type, in_transaction, write_checks, write_response
 
 router = APIRouter()
 
@@ -61,8 +61,10 @@ async def update(request: Request, resource_type: str, resource_id: str) -> Resp
     require_content_type(request)
     body = await read_json(request)
     if_match = interactions.parse_if_match(request.headers.get("if-match"))
-    result = await blocking(in_transaction, request, interactions.update, resource_type, resource_id, body, if_match=if_match)
-    return write_response(request, result, fmt)
+    checks = write_checks(request)
+    result = await blocking(in_transaction, request, interactions.update, resource_type, resource_id, body,
+                            if_match=if_match, checks=checks)
+    return write_response(request, result, fmt, checks)
 
 
 @router.patch("/{resource_type}/{resource_id}")
@@ -73,8 +75,10 @@ async def patch(request: Request, resource_type: str, resource_id: str) -> Respo
     require_content_type(request, frozenset({JSON_PATCH}))
     ops = await read_json(request, expect=list)
     if_match = interactions.parse_if_match(request.headers.get("if-match"))
-    result = await blocking(in_transaction, request, interactions.patch, resource_type, resource_id, ops, if_match=if_match)
-    return write_response(request, result, fmt)
+    checks = write_checks(request)
+    result = await blocking(in_transaction, request, interactions.patch, resource_type, resource_id, ops,
+                            if_match=if_match, checks=checks)
+    return write_response(request, result, fmt, checks)
 
 
 @router.delete("/{resource_type}/{resource_id}")

@@ -30,5 +30,6 @@ async def batch_or_transaction(request: Request) -> Response:
     require_content_type(request)
     body = await read_json(request)
     include = prefer_return(request) != "minimal"
-    result = await blocking(transaction.process, repo_of(request), body, base_url(request), include_body=include)
+    result = await blocking(transaction.process, repo_of(request), body, base_url(request), include_body=include,
+                            strictness=settings_of(request).validation)
     return fhir_response(result, fmt=fmt)

@@ -14,7 +14,7 @@ from ..auth import require_writer
 from ..context import read_json, settings_of
 from ..negotiation import negotiate, require_content_type
 from ..responses import empty_response
-from .common import blocking, check_type, in_transaction, write_response
+from .common import blocking, check_type, in_transaction, write_checks, write_response
 
 router = APIRouter()
 
@@ -33,9 +33,10 @@ async def create(request: Request, resource_type: str) -> Response:
     fmt = negotiate(request)
     require_content_type(request)
     body = await read_json(request)
+    checks = write_checks(request)
     result = await blocking(in_transaction, request, interactions.create, resource_type, body,
-                            if_none_exist=request.headers.get("if-none-exist"))
-    return write_response(request, result, fmt)
+                            if_none_exist=request.headers.get("if-none-exist"), checks=checks)
+    return write_response(request, result, fmt, checks)
 
 
 @router.put("/{resource_type}")
@@ -47,9 +48,10 @@ async def conditional_update(request: Request, resource_type: str) -> Response:
     criteria = _criteria(request)
     body = await read_json(request)
     if_match = interactions.parse_if_match(request.headers.get("if-match"))
+    checks = write_checks(request)
     result = await blocking(in_transaction, request, interactions.conditional_update, resource_type, criteria, body,
-                            if_match=if_match)
-    return write_response(request, result, fmt)
+                            if_match=if_match, checks=checks)
+    return write_response(request, result, fmt, checks)
 
 
 @router.delete("/{resource_type}")

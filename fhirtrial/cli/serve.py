@@ -38,5 +38,5 @@ def serve(
         console.print(f"loaded {n} example studies from {settings.examples_dir}")
     console.print(f"fhirtrial serving FHIR R4 at [bold]{base}[/bold] (database {settings.database_url})")
     print(base, flush=True)
-    uvicorn.run("fhirtrial.rest.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("fhirtrial.rest.app:asgi", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False)

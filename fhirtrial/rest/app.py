@@ -68,7 +68,6 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
                        expose_headers=["ETag", "Location", "Content-Location", "Last-Modified"])
     prefix = settings.base_path.rstrip("/")
-    app.add_middleware(ReadFastPath, owner=app, prefix=prefix)
     # Operations ($validate, $everything, $export, ...) first: their paths would otherwise match /{type}/{id}.
     for router in operation_routers():
         app.include_router(router, prefix=prefix)
@@ -78,3 +77,10 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     openapi.install(app)
     app.state.capability_hooks.update(operation_hooks((path for path, _ in openapi.routes_of(app)), prefix))
     return app
+
+
+def asgi() -> ReadFastPath:
+    """What ``fhirtrial serve`` runs: the app behind the read fast path, outermost so plain reads skip the
+    framework entirely (the in-process ``create_app`` app gives the same answers, only more slowly)."""
+    app = create_app()
+    return ReadFastPath(app, owner=app, prefix=app.state.settings.base_path)

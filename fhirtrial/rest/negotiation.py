@@ -6,6 +6,7 @@ NDJSON (https://hl7.org/fhir/uv/bulkdata/export.html) are chosen only when the c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from starlette.requests import Request
 
@@ -105,6 +106,7 @@ def _choose(accept: str, ndjson: bool) -> tuple[str, str | None] | None:
     return None if best is None else (best[1], best[2])
 
 
+@lru_cache(maxsize=256)  # clients send the same few Accept headers over and over; this is on the read hot path
 def accepts_json(accept: str) -> bool:
     """True when an Accept header makes us answer plain FHIR JSON (as negotiate() would, without raising).
 

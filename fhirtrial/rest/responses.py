@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from email.utils import format_datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from .negotiation import CONTENT_TYPE, FHIR_JSON, Format
 from .xml import to_xml
 
 
+@lru_cache(maxsize=4096)  # the same versions are read again and again
 def http_date(moment: datetime) -> str:
     return format_datetime(moment, usegmt=True)
 

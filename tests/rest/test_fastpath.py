@@ -1,0 +1,32 @@
+"""The read fast path answers exactly as the full read route: https://hl7.org/fhir/R4/http.html#read."""
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from fhirtrial.config import Settings
+from fhirtrial.rest.app import create_app
+from fhirtrial.rest.fastpath import ReadFastPath
+
+from .conftest import BASE, JSON_HEADERS, TOKEN, study
+
+
+async def test_fast_and_full_reads_agree(database_url: str, repo: Any) -> None:
+    app = create_app(Settings(database_url=database_url, api_token=TOKEN), repo)
+    fast = ReadFastPath(app, owner=app, prefix="/fhir")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fast), base_url=BASE + "/") as c:
+        await c.put("ResearchStudy/fp", json=study("fp"), headers=JSON_HEADERS)
+        plain = await c.get("ResearchStudy/fp")  # fast path
+        full = await c.get("ResearchStudy/fp", params={"_format": "json"})  # a query string: the full route
+        assert plain.status_code == full.status_code == 200
+        assert plain.content == full.content
+        for header in ("content-type", "etag", "last-modified"):
+            assert plain.headers[header] == full.headers[header]
+        # What the fast path does not serve falls through and still gets the right answer.
+        assert (await c.get("ResearchStudy/none")).json()["resourceType"] == "OperationOutcome"
+        assert (await c.get("ResearchStudy/fp", headers={"If-None-Match": plain.headers["etag"]})).status_code == 304
+        xml = await c.get("ResearchStudy/fp", headers={"Accept": "application/fhir+xml"})
+        assert xml.headers["content-type"].startswith("application/fhir+xml")
+        cors = await c.get("ResearchStudy/fp", headers={"Origin": "https://app.example"})
+        assert cors.headers["access-control-allow-origin"] in ("*", "https://app.example")

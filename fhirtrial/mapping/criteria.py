@@ -25,6 +25,10 @@ _ITEM = re.compile(
     r"^(?P<indent>[ \t]*)(?:[*\-+•·▪◦‣○●]|\d{1,3}[.)]|\(\d{1,3}\)|[A-Za-z][.)]|\([A-Za-z]\)|[ivxIVX]{1,5}[.)])"
     r"[ \t]+(?P<body>\S.*)$"
 )
+# Registry boilerplate about the list itself ("The information listed above is not intended to contain all
+# considerations ... not all inclusion/ exclusion criteria are listed"): a note, not a criterion. The whole text
+# stays on the Group, so nothing is lost.
+_NOTE = re.compile(r"\b(?:listed|mentioned|stated) above\b|\bnot all (?:inclusion|exclusion|eligibility)", re.IGNORECASE)
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~])")
 _BOLD = re.compile(r"\*\*|__")
 
@@ -101,7 +105,7 @@ def parse_criteria(text: str) -> list[Criterion]:
                 return
             if joined.endswith(":") and next_is_item:
                 group = joined  # a sub-heading for the items that follow
-            else:
+            elif not _NOTE.search(joined):
                 out.append(Criterion(joined, exclude, group))
 
     for raw in lines:

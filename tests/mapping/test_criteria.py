@@ -77,3 +77,11 @@ def test_huge_text_is_linear() -> None:
     assert time.perf_counter() - start < 2.0
     long_line = "Inclusion " + "criteria " * 5000 + ":"
     assert parse_criteria(long_line)[0].parsed is False  # far too long to be a heading
+
+
+def test_registry_disclaimer_is_not_a_criterion() -> None:
+    text = ("Inclusion Criteria:\n\n1. Adults\n\nExclusion Criteria:\n\n1. Pregnancy\n\n"
+            "The information listed above is not intended to contain all considerations relevant to a patient's "
+            "potential participation in a clinical trial and not all inclusion/ exclusion criteria are listed.")
+    criteria = parse_criteria(text)
+    assert [(c.text, c.exclude) for c in criteria] == [("Adults", False), ("Pregnancy", True)]

@@ -42,7 +42,8 @@ def count_criteria(text: str) -> tuple[int, int]:
             continue
         top_item = re.match(r"^(\* |\d+\. )", line) is not None
         paragraph = previous_blank and not line.startswith(" ") and re.search(r"\w", line) and not low.endswith(":")
-        if top_item or (paragraph and not re.match(r"^\s*(\*|\d+\.) ", line)):
+        note = "listed above" in low or "not all inclusion" in low  # registry boilerplate, not a criterion
+        if top_item or (paragraph and not note and not re.match(r"^\s*(\*|\d+\.) ", line)):
             counts[section] += 1
         previous_blank = False
     return counts[False] + counts[None], counts[True]

@@ -1,6 +1,7 @@
 """Per-request helpers: base URL, bounded body reading, Prefer, https://hl7.org/fhir/R4/http.html#general."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -81,3 +82,17 @@ def prefer_handling(request: Request) -> str:
         if key.strip().lower() == "handling":
             return value.strip().strip('"').lower()
     return "lenient"
+
+
+def parse_instant(raw: str, name: str = "_since") -> datetime:
+    """A FHIR instant (date, time to the second and a zone), e.g. 2024-01-31T10:00:00Z."""
+    try:
+        if "T" not in raw:
+            raise ValueError(raw)
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(f"{name} {raw!r} is not a FHIR instant such as 2024-01-31T10:00:00Z",
+                             expression=name) from None
+    if moment.tzinfo is None:
+        raise InvalidRequest(f"{name} {raw!r} needs a time zone (an instant)", expression=name)
+    return moment

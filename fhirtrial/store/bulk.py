@@ -24,8 +24,7 @@ from .engine import WRITE
 from .failures import DB_ERRORS
 from .index_writer import _COMPOSITE_COLUMNS, IndexWriter, pg_safe
 from .related import Dependents, index_with_related, reindex
-from .schema import (COMPOSITE_BIT, FTS_BIT, FTS_TABLE, INDEX_TABLES, idx_composite, idx_reference, resource,
-                     resource_version)
+from .schema import COMPOSITE_BIT, FTS_BIT, FTS_TABLE, INDEX_TABLES, idx_composite, idx_reference, resource
 from .versioning import comparable_content, stamp
 
 if TYPE_CHECKING:

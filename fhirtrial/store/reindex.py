@@ -6,6 +6,7 @@ cross-resource values. Each batch of resources is rewritten in its own write tra
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import orjson
 import sqlalchemy as sa
@@ -13,6 +14,9 @@ import sqlalchemy as sa
 from .engine import WRITE
 from .related import index_with_related, load_current
 from .schema import resource
+
+if TYPE_CHECKING:
+    from .sql import SQLRepository
 
 DEFAULT_BATCH = 500
 

@@ -14,7 +14,6 @@ selects which of those types are written.
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -27,7 +26,7 @@ from ...errors import FhirError, InvalidRequest, Issue, NotFound, Unauthorized
 from ...export import jobs as jobstore
 from ...export.ndjson import SUFFIX
 from ...resources import RESOURCE_TYPE_SET
-from ..context import base_url, prefer_handling, read_body, settings_of
+from ..context import base_url, parse_instant, prefer_handling, read_body, settings_of
 from ..negotiation import negotiate, require_content_type
 from ..responses import empty_response, outcome_response
 from ..routes.common import blocking, check_type
@@ -62,20 +61,6 @@ def _require_token(request: Request, settings: Settings) -> None:
 def _respond_async(request: Request) -> bool:
     return any(part.strip().lower() == "respond-async"
                for value in request.headers.getlist("prefer") for part in value.replace(",", ";").split(";"))
-
-
-def parse_instant(raw: str, name: str = "_since") -> datetime:
-    """A FHIR instant (date, time to the second and a zone), e.g. 2024-01-31T10:00:00Z."""
-    try:
-        if "T" not in raw:
-            raise ValueError(raw)
-        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidRequest(f"{name} {raw!r} is not a FHIR instant such as 2024-01-31T10:00:00Z",
-                             expression=name) from None
-    if moment.tzinfo is None:
-        raise InvalidRequest(f"{name} {raw!r} needs a time zone (an instant)", expression=name)
-    return moment
 
 
 def parse_types(values: list[str]) -> list[str] | None:

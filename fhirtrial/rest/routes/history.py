@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from ...errors import InvalidRequest, NotFound
 from ..bundles import bundle, history_entry
-from ..context import base_url, repo_of, settings_of
+from ..context import base_url, parse_instant, repo_of, settings_of
 from ..negotiation import negotiate
 from ..responses import fhir_response
 from .common import blocking, check_type
@@ -20,16 +20,7 @@ router = APIRouter()
 
 def _instant_param(request: Request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidRequest(f"{name} {raw!r} is not a FHIR instant such as 2024-01-31T10:00:00Z",
-                             expression=name) from None
-    if moment.tzinfo is None:
-        raise InvalidRequest(f"{name} {raw!r} needs a timezone (an instant)", expression=name)
-    return moment
+    return None if raw is None else parse_instant(raw, name)
 
 
 def count_param(request: Request) -> int:

@@ -6,7 +6,6 @@ is a bound parameter.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa

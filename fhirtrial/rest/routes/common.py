@@ -1,6 +1,7 @@
 """Pieces every route uses: type checks, threadpool calls, write responses, https://hl7.org/fhir/R4/http.html."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -10,9 +11,10 @@ from starlette.responses import Response
 from ...errors import Issue, NotFound
 from ...resources import RESOURCE_TYPE_SET
 from ...store.repository import WriteResult
-from ..context import base_url, prefer_return
-from ..interactions import Checks
-from ..negotiation import Format
+from ..context import base_url, prefer_return, read_json
+from ..auth import require_writer
+from ..interactions import Checks, parse_if_match
+from ..negotiation import Format, negotiate, require_content_type
 from ..responses import empty_response, fhir_response, outcome_response, version_headers
 
 T = TypeVar("T")
@@ -34,6 +36,27 @@ def in_transaction(request: Request, fn: Callable[..., T], *args: Any, **kwargs:
     """Run one interaction in its own unit of work (all of it is stored, or nothing)."""
     with request.app.state.repo.unit_of_work() as uow:
         return fn(uow, *args, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """A write request that passed the checks every write makes before touching the store."""
+
+    fmt: Format
+    body: Any
+    if_match: int | None
+    checks: Checks
+
+
+async def accept_write(request: Request, resource_type: str, *, body_types: frozenset[str] | None = None,
+                       expect: type = dict) -> Write:
+    """Type served, token, response format, Content-Type, body and If-Match: in that order, before any work."""
+    check_type(resource_type)
+    require_writer(request, request.app.state.settings)
+    fmt = negotiate(request)
+    require_content_type(request, body_types)
+    body = await read_json(request, expect=expect)
+    return Write(fmt, body, parse_if_match(request.headers.get("if-match")), write_checks(request))
 
 
 def write_checks(request: Request) -> Checks:

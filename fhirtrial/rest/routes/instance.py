@@ -9,11 +9,11 @@ from starlette.responses import Response
 
 from ...errors import InvalidRequest
 from ..auth import require_writer
-from ..context import read_json, repo_of, settings_of
-from ..negotiation import JSON_PATCH, negotiate, require_content_type
+from ..context import repo_of, settings_of
+from ..negotiation import JSON_PATCH, negotiate
 from ..responses import empty_response, fhir_response, version_headers
 from .. import interactions
-from .common import blocking, check_type, in_transaction, write_checks, write_response
+from .common import accept_write, blocking, check_type, in_transaction, write_response
 
 router = APIRouter()
 
@@ -55,30 +55,18 @@ async def vread(request: Request, resource_type: str, resource_id: str, version_
 
 @router.put("/{resource_type}/{resource_id}")
 async def update(request: Request, resource_type: str, resource_id: str) -> Response:
-    check_type(resource_type)
-    require_writer(request, settings_of(request))
-    fmt = negotiate(request)
-    require_content_type(request)
-    body = await read_json(request)
-    if_match = interactions.parse_if_match(request.headers.get("if-match"))
-    checks = write_checks(request)
-    result = await blocking(in_transaction, request, interactions.update, resource_type, resource_id, body,
-                            if_match=if_match, checks=checks)
-    return write_response(request, result, fmt, checks)
+    w = await accept_write(request, resource_type)
+    result = await blocking(in_transaction, request, interactions.update, resource_type, resource_id, w.body,
+                            if_match=w.if_match, checks=w.checks)
+    return write_response(request, result, w.fmt, w.checks)
 
 
 @router.patch("/{resource_type}/{resource_id}")
 async def patch(request: Request, resource_type: str, resource_id: str) -> Response:
-    check_type(resource_type)
-    require_writer(request, settings_of(request))
-    fmt = negotiate(request)
-    require_content_type(request, frozenset({JSON_PATCH}))
-    ops = await read_json(request, expect=list)
-    if_match = interactions.parse_if_match(request.headers.get("if-match"))
-    checks = write_checks(request)
-    result = await blocking(in_transaction, request, interactions.patch, resource_type, resource_id, ops,
-                            if_match=if_match, checks=checks)
-    return write_response(request, result, fmt, checks)
+    w = await accept_write(request, resource_type, body_types=frozenset({JSON_PATCH}), expect=list)
+    result = await blocking(in_transaction, request, interactions.patch, resource_type, resource_id, w.body,
+                            if_match=w.if_match, checks=w.checks)
+    return write_response(request, result, w.fmt, w.checks)
 
 
 @router.delete("/{resource_type}/{resource_id}")

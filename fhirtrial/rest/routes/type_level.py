@@ -11,10 +11,10 @@ from starlette.responses import Response
 from ...errors import InvalidRequest
 from .. import interactions
 from ..auth import require_writer
-from ..context import read_json, settings_of
-from ..negotiation import negotiate, require_content_type
+from ..context import settings_of
+from ..negotiation import negotiate
 from ..responses import empty_response
-from .common import blocking, check_type, in_transaction, write_checks, write_response
+from .common import accept_write, blocking, check_type, in_transaction, write_response
 
 router = APIRouter()
 
@@ -28,30 +28,19 @@ def _criteria(request: Request) -> str:
 
 @router.post("/{resource_type}")
 async def create(request: Request, resource_type: str) -> Response:
-    check_type(resource_type)
-    require_writer(request, settings_of(request))
-    fmt = negotiate(request)
-    require_content_type(request)
-    body = await read_json(request)
-    checks = write_checks(request)
-    result = await blocking(in_transaction, request, interactions.create, resource_type, body,
-                            if_none_exist=request.headers.get("if-none-exist"), checks=checks)
-    return write_response(request, result, fmt, checks)
+    w = await accept_write(request, resource_type)
+    result = await blocking(in_transaction, request, interactions.create, resource_type, w.body,
+                            if_none_exist=request.headers.get("if-none-exist"), checks=w.checks)
+    return write_response(request, result, w.fmt, w.checks)
 
 
 @router.put("/{resource_type}")
 async def conditional_update(request: Request, resource_type: str) -> Response:
-    check_type(resource_type)
-    require_writer(request, settings_of(request))
-    fmt = negotiate(request)
-    require_content_type(request)
     criteria = _criteria(request)
-    body = await read_json(request)
-    if_match = interactions.parse_if_match(request.headers.get("if-match"))
-    checks = write_checks(request)
-    result = await blocking(in_transaction, request, interactions.conditional_update, resource_type, criteria, body,
-                            if_match=if_match, checks=checks)
-    return write_response(request, result, fmt, checks)
+    w = await accept_write(request, resource_type)
+    result = await blocking(in_transaction, request, interactions.conditional_update, resource_type, criteria,
+                            w.body, if_match=w.if_match, checks=w.checks)
+    return write_response(request, result, w.fmt, w.checks)
 
 
 @router.delete("/{resource_type}")

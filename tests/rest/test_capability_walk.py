@@ -32,7 +32,6 @@ from fhirtrial.search.parser import Parser, UnknownParameter
 from fhirtrial.search.registry import default_registry
 
 from .conftest import BASE, JSON_HEADERS
-from .test_search_support import open_searchable
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -102,18 +101,16 @@ MINIMAL: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture
-async def walk(settings: Settings, database_url: str, repo: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    found, close = open_searchable(database_url, repo)
-    load_examples(found, EXAMPLES, BASE)
-    app = create_app(settings.model_copy(update={"max_count": 1000}), found)
+async def walk(settings: Settings, repo: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    load_examples(repo, EXAMPLES, BASE)
+    app = create_app(settings.model_copy(update={"max_count": 1000}), repo)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as c:
             for body in EXTRA:
                 r = await c.put(f"{body['resourceType']}/{body['id']}", json=body, headers=JSON_HEADERS)
                 assert r.status_code in (200, 201), r.text
-            yield c, found
-    close()
+            yield c, repo
 
 
 async def _capability(c: httpx.AsyncClient) -> dict[str, Any]:

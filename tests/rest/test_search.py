@@ -4,7 +4,7 @@ POST ``_search``, system search, handling, invalid values, searchset Bundles, pa
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -15,24 +15,8 @@ from fhirtrial.rest.app import create_app
 from fhirtrial.search.registry import load_trial_definitions
 
 from .conftest import BASE, JSON_HEADERS, assert_outcome, organization, study
-from .test_search_support import MemorySearch, open_searchable
 
 SUBSETTED = ("http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "SUBSETTED")
-
-
-@pytest.fixture
-def search_repo(database_url: str, repo: Any) -> Any:
-    found, close = open_searchable(database_url, repo)
-    yield found
-    close()
-
-
-@pytest.fixture
-async def sclient(settings: Settings, search_repo: Any) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, search_repo)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as c:
-        yield c
 
 
 async def _put(c: httpx.AsyncClient, body: dict[str, Any]) -> None:
@@ -74,10 +58,10 @@ async def _all_pages(c: httpx.AsyncClient, url: str) -> tuple[list[str], int]:
 
 
 # -- GET / POST / system ---------------------------------------------------------------------------------------------
-async def test_get_search_is_a_searchset_with_total_and_links(sclient: httpx.AsyncClient) -> None:
-    await _put(sclient, organization(id="acme"))
-    await _studies(sclient)
-    r = await sclient.get("ResearchStudy", params={"status": "active"})
+async def test_get_search_is_a_searchset_with_total_and_links(client: httpx.AsyncClient) -> None:
+    await _put(client, organization(id="acme"))
+    await _studies(client)
+    r = await client.get("ResearchStudy", params={"status": "active"})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("application/fhir+json")
     b = r.json()
@@ -93,75 +77,75 @@ async def test_get_search_is_a_searchset_with_total_and_links(sclient: httpx.Asy
         assert e["resource"]["status"] == "active"
 
 
-async def test_paging_walks_every_page_once_with_previous_links(sclient: httpx.AsyncClient) -> None:
-    await _studies(sclient)
-    ids, pages = await _all_pages(sclient, "ResearchStudy?_count=4")
+async def test_paging_walks_every_page_once_with_previous_links(client: httpx.AsyncClient) -> None:
+    await _studies(client)
+    ids, pages = await _all_pages(client, "ResearchStudy?_count=4")
     assert pages == 7 and sorted(ids) == [f"s{i:02d}" for i in range(25)] and len(set(ids)) == 25
-    second = (await sclient.get("ResearchStudy?_count=4")).json()
-    nxt = (await sclient.get(_link(second, "next"))).json()
+    second = (await client.get("ResearchStudy?_count=4")).json()
+    nxt = (await client.get(_link(second, "next"))).json()
     assert "_cursor=" in _link(nxt, "self")
-    back = (await sclient.get(_link(nxt, "previous"))).json()
+    back = (await client.get(_link(nxt, "previous"))).json()
     assert _ids(back) == _ids(second)
-    first = (await sclient.get(_link(nxt, "first"))).json()
+    first = (await client.get(_link(nxt, "first"))).json()
     assert _ids(first) == _ids(second)
 
 
-async def test_sorted_pages_keep_order(sclient: httpx.AsyncClient) -> None:
-    await _studies(sclient, 12)
-    ids, _ = await _all_pages(sclient, "ResearchStudy?_sort=-title&_count=5")
+async def test_sorted_pages_keep_order(client: httpx.AsyncClient) -> None:
+    await _studies(client, 12)
+    ids, _ = await _all_pages(client, "ResearchStudy?_sort=-title&_count=5")
     assert ids == [f"s{i:02d}" for i in reversed(range(12))]
 
 
-async def test_post_search_form_gives_the_same_results(sclient: httpx.AsyncClient) -> None:
-    await _studies(sclient)
-    get = (await sclient.get("ResearchStudy", params={"status": "active", "_count": 50})).json()
-    post = await sclient.post("ResearchStudy/_search", data={"status": "active", "_count": "50"})
+async def test_post_search_form_gives_the_same_results(client: httpx.AsyncClient) -> None:
+    await _studies(client)
+    get = (await client.get("ResearchStudy", params={"status": "active", "_count": 50})).json()
+    post = await client.post("ResearchStudy/_search", data={"status": "active", "_count": "50"})
     assert post.status_code == 200, post.text
     assert sorted(_ids(post.json())) == sorted(_ids(get)) and post.json()["total"] == get["total"]
     # Query-string parameters are merged with the body's (ANDed).
-    merged = (await sclient.post("ResearchStudy/_search?identifier=urn:test|id-3", data={"status": "active"})).json()
+    merged = (await client.post("ResearchStudy/_search?identifier=urn:test|id-3", data={"status": "active"})).json()
     assert _ids(merged) == ["s03"]
     assert _link(merged, "self") == f"{BASE}/ResearchStudy?identifier=urn:test|id-3&status=active&_count=10"
-    assert_outcome(await sclient.post("ResearchStudy/_search", content=b'{"a":1}',
+    assert_outcome(await client.post("ResearchStudy/_search", content=b'{"a":1}',
                                       headers={"Content-Type": "application/json"}), 415)
 
 
-async def test_system_search_with_type(sclient: httpx.AsyncClient) -> None:
-    await _put(sclient, organization(id="acme"))
-    await _studies(sclient, 3)
-    b = (await sclient.get("", params={"_type": "Organization,ResearchStudy", "_count": 50})).json()
+async def test_system_search_with_type(client: httpx.AsyncClient) -> None:
+    await _put(client, organization(id="acme"))
+    await _studies(client, 3)
+    b = (await client.get("", params={"_type": "Organization,ResearchStudy", "_count": 50})).json()
     assert b["type"] == "searchset" and b["total"] == 4
     assert {(e["resource"]["resourceType"], e["resource"]["id"]) for e in b["entry"]} >= {("Organization", "acme")}
     assert _link(b, "self") == f"{BASE}?_type=Organization,ResearchStudy&_count=50"
-    b = (await sclient.get("", params={"_type": "Organization,ResearchStudy", "_id": "acme"})).json()
+    b = (await client.get("", params={"_type": "Organization,ResearchStudy", "_id": "acme"})).json()
     assert _ids(b) == ["acme"]
-    post = (await sclient.post("_search", data={"_type": "ResearchStudy", "_id": "s01"})).json()
+    post = (await client.post("_search", data={"_type": "ResearchStudy", "_id": "s01"})).json()
     assert _ids(post) == ["s01"]
-    assert_outcome(await sclient.get("", params={"_type": "Nope"}), 400, mentions="_type")
+    assert_outcome(await client.get("", params={"_type": "Nope"}), 400, mentions="_type")
 
 
-async def test_search_routes_shadow_nothing(sclient: httpx.AsyncClient) -> None:
-    await _studies(sclient, 2)
-    assert (await sclient.get("metadata")).json()["resourceType"] == "CapabilityStatement"
-    assert (await sclient.get("ResearchStudy/_history")).json()["type"] == "history"
-    assert (await sclient.get("_history")).json()["type"] == "history"
-    assert (await sclient.get("ResearchStudy/s01")).json()["id"] == "s01"
-    assert_outcome(await sclient.get("Nothing"), 404)
-    assert_outcome(await sclient.post("Nothing/_search"), 404)
+async def test_search_routes_shadow_nothing(client: httpx.AsyncClient) -> None:
+    await _studies(client, 2)
+    assert (await client.get("metadata")).json()["resourceType"] == "CapabilityStatement"
+    assert (await client.get("ResearchStudy/_history")).json()["type"] == "history"
+    assert (await client.get("_history")).json()["type"] == "history"
+    assert (await client.get("ResearchStudy/s01")).json()["id"] == "s01"
+    assert_outcome(await client.get("Nothing"), 404)
+    assert_outcome(await client.post("Nothing/_search"), 404)
 
 
 # -- handling and invalid values -------------------------------------------------------------------------------------
-async def test_unknown_parameter_strict_is_400_naming_it(sclient: httpx.AsyncClient) -> None:
-    r = await sclient.get("ResearchStudy", params={"colour": "blue"}, headers={"Prefer": "handling=strict"})
+async def test_unknown_parameter_strict_is_400_naming_it(client: httpx.AsyncClient) -> None:
+    r = await client.get("ResearchStudy", params={"colour": "blue"}, headers={"Prefer": "handling=strict"})
     assert_outcome(r, 400, mentions="colour")
-    r = await sclient.post("ResearchStudy/_search", data={"colour": "blue"}, headers={"Prefer": "handling=strict"})
+    r = await client.post("ResearchStudy/_search", data={"colour": "blue"}, headers={"Prefer": "handling=strict"})
     assert_outcome(r, 400, mentions="colour")
 
 
-async def test_unknown_parameter_lenient_is_ignored_and_reported(sclient: httpx.AsyncClient) -> None:
-    await _studies(sclient, 3)
+async def test_unknown_parameter_lenient_is_ignored_and_reported(client: httpx.AsyncClient) -> None:
+    await _studies(client, 3)
     for headers in ({}, {"Prefer": "handling=lenient"}):
-        r = await sclient.get("ResearchStudy", params={"colour": "blue", "status": "active"}, headers=headers)
+        r = await client.get("ResearchStudy", params={"colour": "blue", "status": "active"}, headers=headers)
         assert r.status_code == 200, r.text
         b = r.json()
         assert _ids(b) == ["s01"]
@@ -179,41 +163,41 @@ async def test_unknown_parameter_lenient_is_ignored_and_reported(sclient: httpx.
     ("_summary", "maybe"), ("_total", "all"), ("_sort", "nothing-here"), ("_include", "Nope:x"),
     ("_elements", "a b"), ("status:fuzzy", "active"), ("_has:Nope:x:y", "1"),
 ])
-async def test_invalid_values_are_400_naming_parameter_and_value(sclient: httpx.AsyncClient, name: str,
+async def test_invalid_values_are_400_naming_parameter_and_value(client: httpx.AsyncClient, name: str,
                                                                  value: str) -> None:
-    r = await sclient.get("ResearchStudy", params={name: value})
+    r = await client.get("ResearchStudy", params={name: value})
     if name == "_has:Nope:x:y":  # an unknown chain is an unknown parameter: ignored by default
         assert r.status_code == 200
-        r = await sclient.get("ResearchStudy", params={name: value}, headers={"Prefer": "handling=strict"})
+        r = await client.get("ResearchStudy", params={name: value}, headers={"Prefer": "handling=strict"})
     body = assert_outcome(r, 400, mentions=name.split(":")[0])
     if name not in ("status:fuzzy", "_has:Nope:x:y"):
         assert value in json.dumps(body), body
 
 
-async def test_eligible_age_needs_a_number(sclient: httpx.AsyncClient) -> None:
-    assert_outcome(await sclient.get("ResearchStudy", params={"eligible-age": "old"}), 400, mentions="eligible-age")
-    assert_outcome(await sclient.get("Location", params={"near": "north"}), 400, mentions="near")
+async def test_eligible_age_needs_a_number(client: httpx.AsyncClient) -> None:
+    assert_outcome(await client.get("ResearchStudy", params={"eligible-age": "old"}), 400, mentions="eligible-age")
+    assert_outcome(await client.get("Location", params={"near": "north"}), 400, mentions="near")
 
 
 @pytest.mark.parametrize("value", ["' OR 1=1 --", "x\"; DROP TABLE resource; --", "%", "_", "\\", "a\x00b",
                                    "\u202e\u0000", "🙂" * 200])
-async def test_hostile_values_never_break_the_server(sclient: httpx.AsyncClient, value: str) -> None:
-    await _studies(sclient, 2)
+async def test_hostile_values_never_break_the_server(client: httpx.AsyncClient, value: str) -> None:
+    await _studies(client, 2)
     for name in ("title", "status", "_id", "sponsor", "title:contains", "identifier"):
-        r = await sclient.get("ResearchStudy", params={name: value})
+        r = await client.get("ResearchStudy", params={name: value})
         assert r.status_code in (200, 400), r.text
         if r.status_code == 200:
             assert _ids(r.json()) == [], (name, value)
-    assert (await sclient.get("ResearchStudy", params={"_count": 50})).json()["total"] == 2
+    assert (await client.get("ResearchStudy", params={"_count": 50})).json()["total"] == 2
 
 
 # -- _count, _summary, _elements -------------------------------------------------------------------------------------
-async def test_count_is_capped_and_defaulted(sclient: httpx.AsyncClient) -> None:
-    await _studies(sclient, 60)
-    b = (await sclient.get("ResearchStudy", params={"_count": 500})).json()
+async def test_count_is_capped_and_defaulted(client: httpx.AsyncClient) -> None:
+    await _studies(client, 60)
+    b = (await client.get("ResearchStudy", params={"_count": 500})).json()
     assert len(_ids(b)) == 50 and "_count=50" in _link(b, "self")  # max_count of the test settings
-    assert len(_ids((await sclient.get("ResearchStudy")).json())) == 10
-    zero = (await sclient.get("ResearchStudy", params={"_count": 0})).json()
+    assert len(_ids((await client.get("ResearchStudy")).json())) == 10
+    zero = (await client.get("ResearchStudy", params={"_count": 0})).json()
     assert _ids(zero) == [] and zero["total"] == 60
 
 
@@ -221,12 +205,12 @@ def _tagged(resource: dict[str, Any]) -> bool:
     return any((t.get("system"), t.get("code")) == SUBSETTED for t in resource.get("meta", {}).get("tag", ()))
 
 
-async def test_summary_true_keeps_summary_elements_only(sclient: httpx.AsyncClient) -> None:
+async def test_summary_true_keeps_summary_elements_only(client: httpx.AsyncClient) -> None:
     body = study("full", description="long text", note=[{"text": "a note"}], phase={"text": "Phase 2"},
                  text={"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},
                  meta={"tag": [{"system": "urn:t", "code": "keep"}]})
-    await _put(sclient, body)
-    r = (await sclient.get("ResearchStudy", params={"_summary": "true"})).json()
+    await _put(client, body)
+    r = (await client.get("ResearchStudy", params={"_summary": "true"})).json()
     got = r["entry"][0]["resource"]
     assert {"id", "meta", "status", "title", "phase"} <= set(got)
     assert not {"description", "note", "text"} & set(got)
@@ -234,21 +218,21 @@ async def test_summary_true_keeps_summary_elements_only(sclient: httpx.AsyncClie
     assert "_summary=true" in _link(r, "self")
 
 
-async def test_summary_text_data_false_count(sclient: httpx.AsyncClient) -> None:
-    await _studies(sclient, 5)
-    text = (await sclient.get("ResearchStudy", params={"_summary": "text", "_id": "s04"})).json()["entry"][0]["resource"]
+async def test_summary_text_data_false_count(client: httpx.AsyncClient) -> None:
+    await _studies(client, 5)
+    text = (await client.get("ResearchStudy", params={"_summary": "text", "_id": "s04"})).json()["entry"][0]["resource"]
     assert set(text) == {"resourceType", "id", "meta", "text", "status"} and _tagged(text)
-    data = (await sclient.get("ResearchStudy", params={"_summary": "data", "_id": "s04"})).json()["entry"][0]["resource"]
+    data = (await client.get("ResearchStudy", params={"_summary": "data", "_id": "s04"})).json()["entry"][0]["resource"]
     assert "text" not in data and data["identifier"] and _tagged(data)
-    full = (await sclient.get("ResearchStudy", params={"_summary": "false", "_id": "s04"})).json()["entry"][0]["resource"]
+    full = (await client.get("ResearchStudy", params={"_summary": "false", "_id": "s04"})).json()["entry"][0]["resource"]
     assert "text" in full and not _tagged(full)
-    count = (await sclient.get("ResearchStudy", params={"_summary": "count"})).json()
+    count = (await client.get("ResearchStudy", params={"_summary": "count"})).json()
     assert count["total"] == 5 and "entry" not in count
 
 
-async def test_elements_keeps_named_and_mandatory_elements(sclient: httpx.AsyncClient) -> None:
-    await _studies(sclient, 4)
-    b = (await sclient.get("ResearchStudy", params={"_elements": "title,identifier", "_id": "s03"})).json()
+async def test_elements_keeps_named_and_mandatory_elements(client: httpx.AsyncClient) -> None:
+    await _studies(client, 4)
+    b = (await client.get("ResearchStudy", params={"_elements": "title,identifier", "_id": "s03"})).json()
     got = b["entry"][0]["resource"]
     assert set(got) == {"resourceType", "id", "meta", "title", "identifier", "status"}  # status is mandatory (1..1)
     assert _tagged(got)
@@ -270,44 +254,42 @@ def test_summary_handles_choice_elements() -> None:
 
 
 # -- includes --------------------------------------------------------------------------------------------------------
-async def test_include_entries_have_mode_include(sclient: httpx.AsyncClient) -> None:
-    await _put(sclient, organization(id="acme"))
-    await _studies(sclient, 3)
-    b = (await sclient.get("ResearchStudy", params={"_id": "s01", "_include": "ResearchStudy:sponsor"})).json()
+async def test_include_entries_have_mode_include(client: httpx.AsyncClient) -> None:
+    await _put(client, organization(id="acme"))
+    await _studies(client, 3)
+    b = (await client.get("ResearchStudy", params={"_id": "s01", "_include": "ResearchStudy:sponsor"})).json()
     assert _ids(b) == ["s01"] and _ids(b, "include") == ["acme"]
     assert b["total"] == 1
     assert "_include=ResearchStudy:sponsor" in _link(b, "self")
-    rev = (await sclient.get("Organization", params={"_id": "acme", "_revinclude": "ResearchStudy:sponsor"})).json()
+    rev = (await client.get("Organization", params={"_id": "acme", "_revinclude": "ResearchStudy:sponsor"})).json()
     assert sorted(_ids(rev, "include")) == ["s00", "s01", "s02"]
 
 
 # -- formats ---------------------------------------------------------------------------------------------------------
-async def test_search_in_xml(sclient: httpx.AsyncClient) -> None:
-    await _studies(sclient, 2)
-    r = await sclient.get("ResearchStudy", params={"_format": "xml"})
+async def test_search_in_xml(client: httpx.AsyncClient) -> None:
+    await _studies(client, 2)
+    r = await client.get("ResearchStudy", params={"_format": "xml"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+xml")
     assert b"<Bundle" in r.content and b"searchset" in r.content
 
 
 # -- conditional interactions keep working ---------------------------------------------------------------------------
-async def test_conditional_interactions_still_use_search_criteria(sclient: httpx.AsyncClient, search_repo: Any) -> None:
-    if isinstance(search_repo, MemorySearch):
-        pytest.skip("find_ids needs the store's index rows (the in-memory stand-in writes none)")
-    await _studies(sclient, 3)
-    r = await sclient.post("ResearchStudy", json=study(title="dup", identifier=[{"system": "urn:test", "value": "id-1"}]),
+async def test_conditional_interactions_still_use_search_criteria(client: httpx.AsyncClient) -> None:
+    await _studies(client, 3)
+    r = await client.post("ResearchStudy", json=study(title="dup", identifier=[{"system": "urn:test", "value": "id-1"}]),
                            headers={**JSON_HEADERS, "If-None-Exist": "identifier=urn:test|id-1"})
     assert r.status_code == 200 and r.json()["id"] == "s01"
-    r = await sclient.put("ResearchStudy?identifier=urn:test|id-2", json=study("s02", title="changed"),
+    r = await client.put("ResearchStudy?identifier=urn:test|id-2", json=study("s02", title="changed"),
                           headers=JSON_HEADERS)
     assert r.status_code == 200 and r.json()["title"] == "changed"
-    r = await sclient.delete("ResearchStudy?identifier=urn:test|id-0", headers=JSON_HEADERS)
+    r = await client.delete("ResearchStudy?identifier=urn:test|id-0", headers=JSON_HEADERS)
     assert r.status_code in (200, 204)
-    assert sorted(_ids((await sclient.get("ResearchStudy")).json())) == ["s01", "s02"]
+    assert sorted(_ids((await client.get("ResearchStudy")).json())) == ["s01", "s02"]
 
 
 # -- our SearchParameters --------------------------------------------------------------------------------------------
-async def test_trial_search_parameters_are_served(settings: Settings, search_repo: Any) -> None:
-    app = create_app(settings, search_repo)
+async def test_trial_search_parameters_are_served(settings: Settings, repo: Any) -> None:
+    app = create_app(settings, repo)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as c:
@@ -327,9 +309,9 @@ async def test_trial_search_parameters_are_served(settings: Settings, search_rep
     async with app.router.lifespan_context(app):
         pass
     for d in definitions:
-        assert search_repo.read("SearchParameter", d["id"]).version_id == 1
+        assert repo.read("SearchParameter", d["id"]).version_id == 1
 
 
-async def test_search_parameters_seeded_on_first_search(sclient: httpx.AsyncClient) -> None:
-    b = (await sclient.get("SearchParameter", params={"code": "eligible-age"})).json()
+async def test_search_parameters_seeded_on_first_search(client: httpx.AsyncClient) -> None:
+    b = (await client.get("SearchParameter", params={"code": "eligible-age"})).json()
     assert sorted(_ids(b)) == ["Group-eligible-age", "ResearchStudy-eligible-age"]

@@ -31,7 +31,6 @@ from fhirtrial.store.schema import resource as table
 from .conftest import BASE, JSON_HEADERS
 from .search_differences import ALLOWED, reason_for
 from .test_capability_walk import EXTRA
-from .test_search_support import open_searchable
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests/node/search_router.mjs"
@@ -131,17 +130,15 @@ def _medplum(resources: list[dict[str, Any]], queries: list[str], tmp_path: Path
     return json.loads(done.stdout)["results"]
 
 
-async def test_same_ids_as_medplum_fhir_router(settings: Settings, database_url: str, repo: Any,
-                                               tmp_path: Path) -> None:
-    found, close = open_searchable(database_url, repo)
-    load_examples(found, ROOT / "examples", BASE)
-    app = create_app(settings.model_copy(update={"max_count": 1000}), found)
+async def test_same_ids_as_medplum_fhir_router(settings: Settings, repo: Any, tmp_path: Path) -> None:
+    load_examples(repo, ROOT / "examples", BASE)
+    app = create_app(settings.model_copy(update={"max_count": 1000}), repo)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as c:
         for body in EXTRA:
             r = await c.put(f"{body['resourceType']}/{body['id']}", json=body, headers=JSON_HEADERS)
             assert r.status_code in (200, 201), r.text
-        resources = [r for r in _all_resources(found) if r["resourceType"] in TYPES]
+        resources = [r for r in _all_resources(repo) if r["resourceType"] in TYPES]
         queries = generate_queries(resources)
         assert len(queries) > 300
         theirs = _medplum(resources, queries, tmp_path)
@@ -166,7 +163,6 @@ async def test_same_ids_as_medplum_fhir_router(settings: Settings, database_url:
                     continue
                 failures.append(f"{q}: only ours {sorted(ours - set(other['ids']))[:5]}, "
                                 f"only medplum {sorted(set(other['ids']) - ours)[:5]}")
-    close()
     print(f"differential: {len(queries)} queries, {compared} compared, {len(allowed_hits)} allowed differences, "
           f"{len(failures)} failures")
     assert not failures, f"{len(failures)} of {len(queries)} queries differ:\n" + "\n".join(failures[:60])

@@ -167,6 +167,18 @@ def _missing(expr: str) -> Issue:
 
 
 # -- plans --------------------------------------------------------------------------------------------------
+def _single_object(item: Callable[[Any, str, Issues], None]) -> FieldCheck:
+    """A non-repeating object element (complex type, or the ``_name`` Element of a primitive)."""
+    def one(data: dict[str, Any], name: str, value: Any, expr: str, issues: Issues) -> None:
+        if value is None:
+            issues.append(_null(f"{expr}.{name}"))
+        elif type(value) is list:
+            issues.append(_value(f"{expr}.{name}", value, "a single element must not be a JSON array"))
+        else:
+            item(value, f"{expr}.{name}", issues)
+    return one
+
+
 class Plan:
     """The compiled checks of one complex type (resource, datatype or backbone element)."""
 
@@ -265,14 +277,7 @@ class Compiled:
                             item(v, f"{where}[{i}]", issues)
             return many_complex
 
-        def one_complex(data: dict[str, Any], name: str, value: Any, expr: str, issues: Issues) -> None:
-            if value is None:
-                issues.append(_null(f"{expr}.{name}"))
-            elif type(value) is list:
-                issues.append(_value(f"{expr}.{name}", value, "a single element must not be a JSON array"))
-            else:
-                item(value, f"{expr}.{name}", issues)
-        return one_complex
+        return _single_object(item)
 
     @staticmethod
     def _primitive_field(check: PrimitiveCheck, many: bool) -> FieldCheck:
@@ -316,14 +321,7 @@ class Compiled:
         """``_name``: the id and extensions of a primitive, an Element (json.html#primitive)."""
         element = self._object_of("Element")
         if not many:
-            def one_twin(data: dict[str, Any], name: str, value: Any, expr: str, issues: Issues) -> None:
-                if value is None:
-                    issues.append(_null(f"{expr}.{name}"))
-                elif type(value) is list:
-                    issues.append(_value(f"{expr}.{name}", value, "a single element must not be a JSON array"))
-                else:
-                    element(value, f"{expr}.{name}", issues)
-            return one_twin
+            return _single_object(element)
 
         def many_twin(data: dict[str, Any], name: str, value: Any, expr: str, issues: Issues) -> None:
             where = f"{expr}.{name}"

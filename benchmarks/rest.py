@@ -2,6 +2,8 @@
 
 Usage: .venv/bin/python benchmarks/rest.py [--seconds 10] [--connections 16]
 Needs `wrk` (Debian package). Uses a temporary SQLite database unless FHIRTRIAL_DATABASE_URL is set.
+Reads are measured three ways: one id again and again, 1,000 ids at random (both with the read cache, which
+holds answers until the next commit), and one id on a second server started with FHIRTRIAL_READ_CACHE_MB=0.
 """
 from __future__ import annotations
 
@@ -53,6 +55,20 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None = None) ->
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def random_ids_script(tmp: Path, path: str, ids: list[str]) -> Path:
+    lua = tmp / "ids.lua"
+    lua.write_text("local ids = {" + ", ".join(f'"{i}"' for i in ids) + "}\n"
+                   "request = function()\n"
+                   f'  return wrk.format("GET", "{path}" .. ids[math.random(#ids)])\n'
+                   "end\n")
+    return lua
+
+
 def post_script(tmp: Path, body: bytes) -> Path:
     lua = tmp / "post.lua"
     lua.write_text('wrk.method = "POST"\n'
@@ -72,10 +88,9 @@ def main() -> None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="fhirtrial-bench-"))
     db = os.environ.get("FHIRTRIAL_DATABASE_URL", f"sqlite:///{tmp}/bench.db")
-    port, bare_port = free_port(), free_port()
+    port, bare_port, plain_port = free_port(), free_port(), free_port()
     env = {**os.environ, "FHIRTRIAL_DATABASE_URL": db, "FHIRTRIAL_API_TOKEN": TOKEN}
-    server = subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = start_server(env, port)
     base = f"http://127.0.0.1:{port}/fhir"
     procs = [server]
     try:
@@ -90,6 +105,13 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/fhir+json"}
         r = httpx.put(f"{base}/ResearchStudy/{study['id']}", json=study, headers=headers)
         r.raise_for_status()
+        ids = [f"bench-{i}" for i in range(1000)]
+        with httpx.Client(headers=headers) as client:
+            for rid in ids:
+                client.put(f"{base}/ResearchStudy/{rid}", json={**study, "id": rid}).raise_for_status()
+        uncached = start_server({**env, "FHIRTRIAL_READ_CACHE_MB": "0"}, plain_port)
+        procs.append(uncached)
+        wait_up(f"http://127.0.0.1:{plain_port}/fhir/metadata", uncached)
         body_file = tmp / "body.json"
         body_file.write_bytes(r.content)
         bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port),
@@ -104,12 +126,17 @@ def main() -> None:
         script = post_script(tmp, create_body)
         print(f"body {len(r.content)} bytes, wrk {args.connections} connections, {args.seconds}s each, db {db}")
         results = {}
+        many = random_ids_script(tmp, "/fhir/ResearchStudy/", ids)
         for name, url, lua in (("bare read", bare_url, None), ("fhirtrial read", read_url, None),
+                               ("fhirtrial read 1k ids", f"{base}/ResearchStudy/x", many),
+                               ("fhirtrial read, no cache", f"http://127.0.0.1:{plain_port}/fhir/ResearchStudy/"
+                                                            f"{study['id']}", None),
                                ("bare create", f"http://127.0.0.1:{bare_port}/fhir/ResearchStudy", script),
                                ("fhirtrial create", f"{base}/ResearchStudy", script)):
             results[name] = wrk(url, args.seconds, args.connections, lua)
-            print(f"{name:18s} {results[name]:10.0f} req/s")
-        print(f"read   ratio fhirtrial/bare = {results['fhirtrial read'] / results['bare read']:.2f}")
+            print(f"{name:26s} {results[name]:10.0f} req/s")
+        for name in ("fhirtrial read", "fhirtrial read 1k ids", "fhirtrial read, no cache"):
+            print(f"{name + ' / bare read':45s} = {results[name] / results['bare read']:.2f}")
         print(f"create ratio fhirtrial/bare = {results['fhirtrial create'] / results['bare create']:.2f}")
     finally:
         for p in procs:

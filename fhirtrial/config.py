@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     mappings_dir: Path = REPO_ROOT / "mappings"
     examples_dir: Path = REPO_ROOT / "examples"
     export_dir: Path = Path("./export")
+    # Plain reads served from memory until the next commit (SQLite only; store/read_cache.py). 0 turns it off.
+    read_cache_mb: int = 64
     # "error": reject invalid writes; "warning": store and report.
     validation: str = "error"
 

@@ -30,3 +30,26 @@ async def test_fast_and_full_reads_agree(database_url: str, repo: Any) -> None:
         assert xml.headers["content-type"].startswith("application/fhir+xml")
         cors = await c.get("ResearchStudy/fp", headers={"Origin": "https://app.example"})
         assert cors.headers["access-control-allow-origin"] in ("*", "https://app.example")
+
+
+async def test_fast_path_sees_writes_of_other_processes(database_url: str, repo: Any) -> None:
+    """Cached answers last only until the next commit, whoever makes it (here a second repository, as a second
+    server process would)."""
+    from fhirtrial.store.sql import SQLRepository
+
+    app = create_app(Settings(database_url=database_url, api_token=TOKEN), repo)
+    fast = ReadFastPath(app, owner=app, prefix="/fhir")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fast), base_url=BASE + "/") as c:
+        await c.put("ResearchStudy/fc", json=study("fc"), headers=JSON_HEADERS)
+        first = await c.get("ResearchStudy/fc")
+        assert (await c.get("ResearchStudy/fc")).content == first.content
+        other = SQLRepository(database_url)
+        try:
+            with other.unit_of_work() as uow:
+                uow.update("ResearchStudy", "fc", study("fc", status="completed"))
+        finally:
+            other.close()
+        second = await c.get("ResearchStudy/fc")
+        assert second.headers["etag"] == 'W/"2"' and second.json()["status"] == "completed"
+        await c.delete("ResearchStudy/fc", headers=JSON_HEADERS)
+        assert (await c.get("ResearchStudy/fc")).status_code == 410

@@ -22,6 +22,10 @@ def import_command(
     database_url: Optional[str] = typer.Option(None, "--database-url", envvar="FHIRTRIAL_DATABASE_URL",
                                                help="Database (default: the server's setting)."),
     validate: bool = typer.Option(True, "--validate/--no-validate", help="Check every resource's structure."),
+    bulk: Optional[bool] = typer.Option(None, "--bulk/--no-bulk",
+                                        help="Build the search indexes once at the end instead of row by row "
+                                             "(default: when the input has 10,000 studies or more and at least "
+                                             "as many as are stored)."),
 ) -> None:
     """Import studies; exit 0 when all were stored, 1 when some failed, 2 when the input cannot be read."""
     from ..ingest.items import SourceError
@@ -46,8 +50,12 @@ def import_command(
 
     repo = open_repository(database_url, default_indexer(), pool_size=2)
     try:
+        def on_index(name: str, seconds: float) -> None:
+            progress.close()
+            print(f"built search index {name} in {seconds:.1f} s", file=sys.stderr, flush=True)
+
         run_import(list(paths), BulkWriter(repo), jobs=jobs, batch=batch, validate=validate, on_batch=on_batch,
-                   summary=summary)
+                   summary=summary, bulk=bulk, on_index=on_index)
     except SourceError as exc:
         progress.close()
         typer.echo(f"error: {exc.diagnostics}", err=True)

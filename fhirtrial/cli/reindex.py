@@ -18,6 +18,7 @@ def reindex_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ..search.extract import FhirPathIndexer
+    from ..store import deferred
     from ..store.reindex import count_current, rebuild
     from ..store.sql import open_repository
 
@@ -27,6 +28,8 @@ def reindex_command(
         database_url = get_settings().database_url
     started = time.perf_counter()
     with open_repository(database_url, FhirPathIndexer(), pool_size=2) as repo:
+        for name in deferred.build(repo.engine):  # left by an interrupted bulk import
+            print(f"built search index {name}", file=sys.stderr)
         total = count_current(repo, types)
         with Progress(TextColumn("reindex"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       transient=not sys.stderr.isatty(), console=None) as progress:

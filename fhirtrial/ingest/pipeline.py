@@ -121,9 +121,13 @@ def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer
 
 def run_import(paths: list[Path | str], writer: BulkWriter, *, jobs: int = 1, batch: int = DEFAULT_BATCH,
                validate: bool = True, on_batch: Callable[[Summary, list[StudyResult]], None] | None = None,
-               summary: Summary | None = None) -> Summary:
+               summary: Summary | None = None, bulk: bool | None = False,
+               on_index: Callable[[str, float], None] | None = None) -> Summary:
     """Import every study of ``paths``; ``on_batch`` sees the running summary and each written batch.
 
+    ``bulk``: set the search indexes aside while loading and build them at the end (store.deferred): True
+    always, None when the input is large enough to gain from it, False never. With True or None the indexes
+    an earlier, interrupted import set aside are built at the end too; ``on_index`` sees each one built.
     Raises SourceError (exit code 2) when nothing at all can be read."""
     from .sources import iter_records
 
@@ -134,6 +138,8 @@ def run_import(paths: list[Path | str], writer: BulkWriter, *, jobs: int = 1, ba
     # The first item ends the dedupe pass: SourceError surfaces here, in this thread, and the total is known.
     first = next(items, None)
     summary.total = counted.count
+    if bulk is not False:
+        writer.defer_indexes(summary.total or 0, force=bulk is True)
 
     def with_total() -> Iterator[SourceItem]:
         if first is not None:
@@ -157,4 +163,6 @@ def run_import(paths: list[Path | str], writer: BulkWriter, *, jobs: int = 1, ba
             flush()
     if pending:
         flush()
+    if bulk is not False:
+        writer.build_indexes(on_index)
     return summary

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
@@ -17,6 +18,8 @@ from . import edge, openapi
 from .capability import operation_hooks
 from .fastpath import ReadFastPath
 from .routes import history, instance, search, system, type_level
+
+log = logging.getLogger(__name__)
 
 
 def _open_default_repository(settings: Settings) -> Repository:
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
         # Our trial SearchParameters, readable and searchable at /SearchParameter (idempotent: no new versions).
         search.ensure_search_parameters(app.state.repo)
         app.state.search_parameters_seeded = True
+        _warn_if_indexes_set_aside(app.state.repo)
         # Bulk export jobs interrupted by a restart are picked up again at boot, not at the first poll.
         start_export_runner(app)
         try:
@@ -77,6 +81,21 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     openapi.install(app)
     app.state.capability_hooks.update(operation_hooks((path for path, _ in openapi.routes_of(app)), prefix))
     return app
+
+
+def _warn_if_indexes_set_aside(repo: Any) -> None:
+    """A bulk import still running, or killed, has search indexes set aside (store/deferred.py): say so."""
+    engine = getattr(repo, "engine", None)
+    if engine is None:
+        return
+    from ..store import deferred
+
+    with engine.connect() as conn:
+        names = deferred.pending(conn)
+    if names:
+        log.warning("%d search indexes are set aside by a bulk import (%s): searches are slower until it ends, "
+                    "or, if it was killed, until `fhirtrial import` runs again or `fhirtrial reindex` builds them",
+                    len(names), ", ".join(names))
 
 
 def asgi() -> ReadFastPath:

@@ -20,6 +20,7 @@ import orjson
 import sqlalchemy as sa
 
 from ..errors import FhirError
+from . import deferred
 from .engine import WRITE
 from .failures import DB_ERRORS
 from .index_writer import _COMPOSITE_COLUMNS, IndexWriter, pg_safe
@@ -143,8 +144,25 @@ class BulkWriter:
         self._written: set[tuple[str, str]] = set()  # resources given a new version in the current unit
         self._study: dict[str, dict[str, Any]] | None = None  # bodies of the study being planned, by "Type/id"
         self._current: PreparedStudy | None = None
+        self._deferred = False  # search indexes set aside (defer_indexes): rows go in the owner indexes' order
 
     # -- public ----------------------------------------------------------------------------------------------
+    def defer_indexes(self, studies: int, *, force: bool = False) -> bool:
+        """Set the search indexes aside for an import of ``studies`` studies when that pays (store.deferred);
+        True when they are (now or from an unfinished earlier import) set aside."""
+        with self.engine.connect() as conn:
+            if not (force or deferred.worth_it(conn, studies)):
+                return False
+        deferred.set_aside(self.engine)
+        self._deferred = True
+        return True
+
+    def build_indexes(self, on_index: Any = None) -> list[str]:
+        """Build every index set aside (store.deferred.build)."""
+        built = deferred.build(self.engine, on_index)
+        self._deferred = False
+        return built
+
     def write(self, studies: Sequence[PreparedStudy]) -> list[StudyResult]:
         """Store every study that has resources (each all-or-nothing); failed inputs pass through as failed."""
         results = [StudyResult(s, error=s.error) if s.resources is None else StudyResult(s) for s in studies]
@@ -365,9 +383,10 @@ class BulkWriter:
             run(self._version, pending.versions)
         for attr, rows in pending.index.items():
             if rows:
-                key = _SEARCH_ORDER.get(attr)
+                key = _owner_order if self._deferred else _SEARCH_ORDER.get(attr)
                 if key is not None and not self.postgres and len(rows) > 1:
-                    rows.sort(key=key)  # the search index's order: B-tree inserts land on neighbouring pages
+                    # the order of the index that is kept up to date: B-tree inserts land on neighbouring pages
+                    rows.sort(key=key)
                 if self.postgres and len(rows) >= _COPY_MIN:
                     self._copy(conn, attr, rows)
                 else:
@@ -382,6 +401,11 @@ _TABLES: dict[str, tuple[sa.Table, int]] = {**INDEX_TABLES, "composites": (idx_c
 
 # Row -> sort key of the table's search index (ix_token_search, ix_string_search): (resource_type, resource_id,
 # param, ...entry fields) rows sorted by (resource_type, param, value).
+def _owner_order(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """(resource_type, resource_id, param): the leading columns of every owner index."""
+    return row[:3]
+
+
 _SEARCH_ORDER: dict[str, Any] = {
     "tokens": lambda r: (r[0], r[2], r[4] or "", r[3] or ""),
     "strings": lambda r: (r[0], r[2], r[3][:128]),

@@ -71,3 +71,12 @@ def _install_sqlite_begin(engine: sa.Engine, busy_timeout_s: float) -> None:
 
 def is_postgres(engine: sa.Engine | sa.Connection) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def analyze(engine: sa.Engine) -> None:
+    """Refresh the planner's statistics (https://www.sqlite.org/lang_analyze.html: with an analysis limit, so a
+    registry-sized file is sampled in seconds rather than read whole; PostgreSQL ANALYZE samples by itself)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if not is_postgres(conn):
+            conn.exec_driver_sql("PRAGMA analysis_limit=2000")
+        conn.exec_driver_sql("ANALYZE")

@@ -12,6 +12,7 @@ import orjson
 import sqlalchemy as sa
 
 from .engine import WRITE
+from .engine import analyze as engine_analyze
 from .related import index_with_related, load_current
 from .schema import resource
 
@@ -65,15 +66,5 @@ def rebuild(repo: "SQLRepository", types: Sequence[str] | None = None, *,  # typ
             last_pk = rows[-1][0]
         if on_batch is not None:
             on_batch(len(rows))
-    analyze(repo)
+    engine_analyze(repo.engine)
     return done
-
-
-def analyze(repo: "SQLRepository") -> None:  # type: ignore[name-defined]
-    """Refresh the planner's statistics (SQLite ANALYZE / PRAGMA optimize, PostgreSQL ANALYZE)."""
-    with repo.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        if repo.postgres:
-            conn.exec_driver_sql("ANALYZE")
-        else:
-            conn.exec_driver_sql("ANALYZE")
-            conn.exec_driver_sql("PRAGMA optimize")

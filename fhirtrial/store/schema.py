@@ -215,6 +215,13 @@ ALL_TABLES: tuple[str, ...] = (FTS_TABLE, *(t.name for t, _ in INDEX_TABLES.valu
                                "resource_version",
                                "resource")
 
+# Search indexes a bulk import has dropped and must build again (store/deferred.py): name and exact DDL.
+deferred_index = sa.Table(
+    "deferred_index", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("ddl", sa.Text, nullable=False),
+)
+
 # Bulk Data $export jobs (https://hl7.org/fhir/uv/bulkdata/export.html), see fhirtrial/export/jobs.py.
 # status: queued | running | complete | failed | cancelled. ``worker`` is "host:pid:boot" of the process running it,
 # ``heartbeat`` its last sign of life, so a job whose process died is found and resumed (or failed).

@@ -11,9 +11,17 @@ from pathlib import Path
 import orjson
 import pytest
 
+from fhirtrial.store import deferred
+
 from .importing import clear, count, dump, synth, write_ndjson
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _index_count(url: str) -> int:
+    if url.startswith("postgres"):
+        return count(url, "pg_indexes", "WHERE schemaname = current_schema()")
+    return count(url, "sqlite_master", "WHERE type = 'index'")
 
 
 def _run(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -63,15 +71,19 @@ def test_exit_2_when_nothing_can_be_read(database_url: str, tmp_path: Path, what
     assert "error:" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_kill_9_then_resume_equals_one_clean_run(database_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["--no-bulk", "--bulk"])
+def test_kill_9_then_resume_equals_one_clean_run(database_url: str, tmp_path: Path, mode: str) -> None:
+    """With --bulk the search indexes are set aside while loading (store/deferred.py): a kill leaves them
+    recorded, and the resumed run builds them."""
     path = write_ndjson(tmp_path / "s.ndjson", synth(800, seed=21))
     clean = _run(database_url, str(path), "--batch", "50", cwd=tmp_path)
     # 1: PostgreSQL refuses a few synthetic studies (btree row size of very long strings), the same each run
     assert clean.returncode in (0, 1), clean.stderr
     expected = dump(database_url)
     clear(database_url)
+    indexes = _index_count(database_url)
     proc = subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "import", str(path), "--batch", "50",
-                             "--jobs", "2", "--database-url", database_url], cwd=tmp_path,
+                             "--jobs", "2", mode, "--database-url", database_url], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     while count(database_url, "resource", "WHERE resource_type = 'ResearchStudy'") < 150:
@@ -82,6 +94,11 @@ def test_kill_9_then_resume_equals_one_clean_run(database_url: str, tmp_path: Pa
     proc.wait()
     partial = count(database_url, "resource", "WHERE resource_type = 'ResearchStudy'")
     assert 0 < partial < 800
-    resumed = _run(database_url, str(path), "--batch", "50", cwd=tmp_path)
+    set_aside = count(database_url, "deferred_index")
+    assert set_aside == (len(deferred.DEFERRABLE) if mode == "--bulk" else 0)
+    assert _index_count(database_url) == indexes - set_aside
+    resumed = _run(database_url, str(path), "--batch", "50", cwd=tmp_path)  # small input: builds what is set aside
     assert resumed.returncode == clean.returncode, resumed.stderr
     assert dump(database_url) == expected
+    assert count(database_url, "deferred_index") == 0
+    assert _index_count(database_url) == indexes

@@ -52,7 +52,7 @@ def import_command(
     try:
         def on_index(name: str, seconds: float) -> None:
             progress.close()
-            print(f"built search index {name} in {seconds:.1f} s", file=sys.stderr, flush=True)
+            print(f"built {name} in {seconds:.1f} s", file=sys.stderr, flush=True)
 
         run_import(list(paths), BulkWriter(repo), jobs=jobs, batch=batch, validate=validate, on_batch=on_batch,
                    summary=summary, bulk=bulk, on_index=on_index)

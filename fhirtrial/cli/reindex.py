@@ -29,7 +29,7 @@ def reindex_command(
     started = time.perf_counter()
     with open_repository(database_url, FhirPathIndexer(), pool_size=2) as repo:
         for name in deferred.build(repo.engine):  # left by an interrupted bulk import
-            print(f"built search index {name}", file=sys.stderr)
+            print(f"built {name}", file=sys.stderr)
         total = count_current(repo, types)
         with Progress(TextColumn("reindex"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       transient=not sys.stderr.isatty(), console=None) as progress:

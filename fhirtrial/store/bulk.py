@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -116,6 +117,10 @@ class BulkWriter:
                         f"index_mask = {p}, body = {body} WHERE pk = {p}")
         self._version = (f"INSERT INTO resource_version (resource_type, resource_id, version_id, last_updated, "
                          f"deleted, method, body) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {body})")
+        self._version_from_current = (
+            "INSERT INTO resource_version (resource_type, resource_id, version_id, last_updated, deleted, method, "
+            "body) SELECT resource_type, id, version_id, last_updated, deleted, 'PUT', body FROM resource "
+            "WHERE pk = ANY(%s)")
         self._index_sql: dict[str, str] = {}
         self._index_procs: dict[str, list[Any]] = {}
         self._clear_sql: dict[int, str] = {}
@@ -356,9 +361,9 @@ class BulkWriter:
                             state[key].mask = mask
                     break
 
-    def _copy(self, conn: sa.Connection, attr: str, rows: list[tuple[Any, ...]]) -> None:
-        """PostgreSQL: COPY ... FROM STDIN for many index rows (same values as the INSERT's parameters)."""
-        sql = self._index_sql[attr]
+    def _copy(self, conn: sa.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """PostgreSQL: COPY ... FROM STDIN of the rows an ``INSERT INTO t (columns) VALUES ...`` statement would
+        insert (same values as its parameters; text input, so a JSON body goes into jsonb as it would by cast)."""
         columns = sql[sql.index("(") + 1:sql.index(")")]
         table = sql.split()[2]
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -376,10 +381,17 @@ class BulkWriter:
             if mask & FTS_BIT:
                 run(self._fts_clear, (pk,))
         if pending.inserts:
-            run(self._insert, pending.inserts)
+            if self.postgres and len(pending.inserts) >= _COPY_MIN:
+                self._copy(conn, self._insert, pending.inserts)
+            else:
+                run(self._insert, pending.inserts)
         if pending.updates:
             run(self._update, pending.updates)
-        if pending.versions:
+        if pending.versions and self.postgres:
+            # The history rows copy the jsonb just stored: PostgreSQL parses each body once, not twice.
+            pks = [row[0] for row in pending.inserts] + [row[-1] for row in pending.updates]
+            run(self._version_from_current, (pks,))
+        elif pending.versions:
             run(self._version, pending.versions)
         for attr, rows in pending.index.items():
             if rows:
@@ -388,7 +400,7 @@ class BulkWriter:
                     # the order of the index that is kept up to date: B-tree inserts land on neighbouring pages
                     rows.sort(key=key)
                 if self.postgres and len(rows) >= _COPY_MIN:
-                    self._copy(conn, attr, rows)
+                    self._copy(conn, self._index_sql[attr], rows)
                 else:
                     run(self._index_sql[attr], rows)
         if pending.fts:
@@ -401,9 +413,9 @@ _TABLES: dict[str, tuple[sa.Table, int]] = {**INDEX_TABLES, "composites": (idx_c
 
 # Row -> sort key of the table's search index (ix_token_search, ix_string_search): (resource_type, resource_id,
 # param, ...entry fields) rows sorted by (resource_type, param, value).
-def _owner_order(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """(resource_type, resource_id, param): the leading columns of every owner index."""
-    return row[:3]
+# (resource_type, resource_id): the leading columns of every owner index (a C key; sort is stable, so each
+# resource's rows keep their order)
+_owner_order = itemgetter(0, 1)
 
 
 _SEARCH_ORDER: dict[str, Any] = {

@@ -11,7 +11,7 @@ is rolled back and the batch is redone with one SAVEPOINT per study, so a failin
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from datetime import datetime, timezone
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 Outcome = Literal["created", "updated", "unchanged"]
 _FETCH_CHUNK = 400
 _SQLITE_CACHE_KIB = 256 * 1024
-_COPY_MIN = 64  # PostgreSQL: index tables with at least this many rows in a flush go by COPY
+_COPY_MIN = 64
+_KEYS_MAX = 200_000  # content keys remembered across batches (BulkWriter._remember)  # PostgreSQL: index tables with at least this many rows in a flush go by COPY
 _UTC = timezone.utc
 
 
@@ -149,6 +150,7 @@ class BulkWriter:
         self._written: set[tuple[str, str]] = set()  # resources given a new version in the current unit
         self._study: dict[str, dict[str, Any]] | None = None  # bodies of the study being planned, by "Type/id"
         self._current: PreparedStudy | None = None
+        self._keys: dict[tuple[str, str], tuple[int, bytes]] = {}  # (type, id) -> (version, content key)
         self._deferred = False  # search indexes set aside (defer_indexes): rows go in the owner indexes' order
 
     # -- public ----------------------------------------------------------------------------------------------
@@ -185,11 +187,13 @@ class BulkWriter:
                     self._apply(conn, result, state, state, pending)
                 self._flush(conn, pending)
                 self._reindex_dependents(conn, state)
+            self._remember(state)
             return results
         except (*DB_ERRORS, FhirError, ValueError, TypeError, OverflowError):
             for result in todo:
                 result.resources.clear()
         # Something in the batch failed: redo it one savepoint per study.
+        self._keys.clear()
         with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
             state = self._fetch(conn, todo)
             for result in todo:
@@ -209,7 +213,17 @@ class BulkWriter:
                     result.resources.clear()
                     result.error = _reason(exc)
                     result.study.stage = "write"
+        self._remember(state)
         return results
+
+    def _remember(self, state: dict[tuple[str, str], Current]) -> None:
+        """Keep the content keys of a committed unit: shared resources (sponsors, sites) come back in almost
+        every batch, and their stored body need not be read and parsed again while its version is the same."""
+        if len(self._keys) + len(state) > _KEYS_MAX:
+            self._keys.clear()
+        for key, cur in state.items():
+            if cur.key is not None and not cur.deleted:
+                self._keys[key] = (cur.version_id, cur.key)
 
     def _pragmas(self, conn: sa.Connection) -> None:
         """A larger page cache for the import's connection (the index B-trees of a batch stay in memory).
@@ -231,12 +245,21 @@ class BulkWriter:
         lock = " FOR UPDATE" if self.postgres else ""
         for rtype in sorted(wanted):
             ids = sorted(wanted[rtype])
-            for start in range(0, len(ids), _FETCH_CHUNK):
-                chunk = ids[start:start + _FETCH_CHUNK]
-                sql = (f"SELECT pk, id, version_id, last_updated, deleted, index_mask, {body} FROM resource "
+            unknown: list[str] = []  # ids whose content key is not remembered for the stored version
+            for chunk in _chunks(ids):
+                sql = (f"SELECT pk, id, version_id, last_updated, deleted, index_mask FROM resource "
                        f"WHERE resource_type = {p} AND id IN ({', '.join([p] * len(chunk))}){lock}")
-                for pk, rid, vid, ts, deleted, mask, text in conn.exec_driver_sql(sql, (rtype, *chunk)):
-                    state[(rtype, rid)] = Current(pk, vid, _utc(ts), bool(deleted), mask, text)
+                for pk, rid, vid, ts, deleted, mask in conn.exec_driver_sql(sql, (rtype, *chunk)):
+                    known = self._keys.get((rtype, rid))
+                    key = known[1] if known is not None and known[0] == vid else None
+                    state[(rtype, rid)] = Current(pk, vid, _utc(ts), bool(deleted), mask, key=key)
+                    if key is None and not deleted:
+                        unknown.append(rid)
+            for chunk in _chunks(unknown):
+                sql = (f"SELECT id, {body} FROM resource "
+                       f"WHERE resource_type = {p} AND id IN ({', '.join([p] * len(chunk))})")
+                for rid, text in conn.exec_driver_sql(sql, (rtype, *chunk)):
+                    state[(rtype, rid)].body = text
         return state
 
     def _start_pks(self, conn: sa.Connection) -> None:
@@ -343,8 +366,7 @@ class BulkWriter:
         found: dict[tuple[str, str], set[str]] = {}
         for ttype in sorted(by_type):
             ids = sorted(by_type[ttype])
-            for start in range(0, len(ids), _FETCH_CHUNK):
-                chunk = ids[start:start + _FETCH_CHUNK]
+            for chunk in _chunks(ids):
                 sql = (f"SELECT DISTINCT resource_type, resource_id, target_id FROM {idx_reference.name} "
                        f"WHERE target_type = {p} AND target_id IN ({', '.join([p] * len(chunk))})")
                 for rtype, rid, tid in conn.exec_driver_sql(sql, (ttype, *chunk)):
@@ -413,6 +435,11 @@ _TABLES: dict[str, tuple[sa.Table, int]] = {**INDEX_TABLES, "composites": (idx_c
 
 # Row -> sort key of the table's search index (ix_token_search, ix_string_search): (resource_type, resource_id,
 # param, ...entry fields) rows sorted by (resource_type, param, value).
+def _chunks(ids: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(ids), _FETCH_CHUNK):
+        yield ids[start:start + _FETCH_CHUNK]
+
+
 # (resource_type, resource_id): the leading columns of every owner index (a C key; sort is stable, so each
 # resource's rows keep their order)
 _owner_order = itemgetter(0, 1)

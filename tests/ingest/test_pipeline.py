@@ -238,3 +238,36 @@ def test_example_directory(database_url: str) -> None:
     summary, _ = do_import(database_url, [EXAMPLES], batch=4)
     assert summary.studies["created"] == len(list(EXAMPLES.glob("NCT*.json")))
     assert summary.failed == 0
+
+
+def test_shared_resource_changed_by_another_writer_between_batches(database_url: str, tmp_path: Path,
+                                                                   examples: list[dict[str, Any]]) -> None:
+    """The writer remembers content keys across batches (BulkWriter._remember) only for the stored version: a
+    sponsor changed by someone else in between is compared with what is stored now."""
+    from fhirtrial.ingest.pipeline import run_import
+    from fhirtrial.store.bulk import BulkWriter
+
+    base = examples[0]
+    records = []
+    for n in (1, 2, 3):
+        record = copy.deepcopy(base)
+        record["protocolSection"]["identificationModule"]["nctId"] = f"NCT9900000{n}"
+        records.append(record)
+    path = write_ndjson(tmp_path / "s.ndjson", records)
+    outcomes: list[dict[tuple[str, str], tuple[str, int]]] = []
+    sponsor: list[str] = []
+
+    def on_batch(_summary: Any, results: list[Any]) -> None:
+        outcomes.append({(r.resource_type, r.id): (r.outcome, r.version_id) for res in results for r in res.resources})
+        if len(outcomes) == 1:  # another writer renames the sponsor
+            sponsor.append(next(i for (t, i) in outcomes[0] if t == "Organization"))
+            with open_repo(database_url) as other, other.unit_of_work() as uow:
+                body = orjson.loads(other.read("Organization", sponsor[0]).body)
+                uow.update("Organization", sponsor[0], {**body, "name": "Renamed elsewhere"})
+
+    with open_repo(database_url) as repo:
+        run_import([path], BulkWriter(repo), batch=1, on_batch=on_batch)
+    key = ("Organization", sponsor[0])
+    assert outcomes[0][key] == ("created", 1)
+    assert outcomes[1][key] == ("updated", 3)  # version 2 was the rename: the import puts its content back
+    assert outcomes[2][key] == ("unchanged", 3)

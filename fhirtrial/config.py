@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     mappings_dir: Path = REPO_ROOT / "mappings"
     examples_dir: Path = REPO_ROOT / "examples"
     export_dir: Path = Path("./export")
+    export_batch_size: int = 1000  # resources per read of a Bulk Data $export job
+    export_batch_delay_s: float = 0.0  # a throttle after each batch, for tests and demos
+    export_stale_s: float = 60.0  # a running job with no heartbeat for this long is taken over
     # Plain reads served from memory until the next commit (SQLite only; store/read_cache.py). 0 turns it off.
     read_cache_mb: int = 64
     # "error": reject invalid writes; "warning": store and report.

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from ..config import get_settings
 from ..store.engine import WRITE
 from ..store.failures import translated
 from ..store.schema import UTCDateTime, export_job
@@ -33,13 +34,13 @@ log = logging.getLogger("fhirtrial.export")
 
 QUEUED, RUNNING, COMPLETE, FAILED, CANCELLED = "queued", "running", "complete", "failed", "cancelled"
 MAX_ATTEMPTS = 3
-STALE_AFTER_S = float(os.environ.get("FHIRTRIAL_EXPORT_STALE_S", "60"))
+STALE_AFTER_S = get_settings().export_stale_s
 HEARTBEAT_EVERY_S = 0.5
 POLL_EVERY_S = 1.0
 RECOVER_EVERY_S = 5.0
 # Seconds to sleep after each batch: a throttle for tests and demos (a job slow enough to kill mid-run).
-BATCH_DELAY_S = float(os.environ.get("FHIRTRIAL_EXPORT_BATCH_DELAY_S", "0") or 0)
-BATCH_SIZE = int(os.environ.get("FHIRTRIAL_EXPORT_BATCH_SIZE", "1000") or 1000)
+BATCH_DELAY_S = get_settings().export_batch_delay_s
+BATCH_SIZE = get_settings().export_batch_size
 
 _HOST = socket.gethostname()
 _ACTIVE_TOKENS: set[str] = set()  # runner tokens alive in this process

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     export_batch_size: int = 1000  # resources per read of a Bulk Data $export job
     export_batch_delay_s: float = 0.0  # a throttle after each batch, for tests and demos
     export_stale_s: float = 60.0  # a running job with no heartbeat for this long is taken over
+    export_retention_h: float = 24.0  # finished jobs and their files are removed this long after; 0 = kept
     # Plain reads served from memory until the next commit (SQLite only; store/read_cache.py). 0 turns it off.
     read_cache_mb: int = 64
     # "error": reject invalid writes; "warning": store and report.

@@ -5,7 +5,8 @@ https://hl7.org/fhir/uv/bulkdata/export.html -- kick-off creates a ``queued`` ro
 job however many server processes poll the table. A running job beats a heartbeat on every batch; a job whose
 process died (same host and its pid gone, or no heartbeat for ``STALE_AFTER_S``) is re-queued and run again
 from the start, up to ``MAX_ATTEMPTS`` times, then marked failed -- never silently lost. A graceful shutdown
-re-queues the job it was running.
+re-queues the job it was running. Finished jobs (complete, failed, cancelled) are removed with their files
+``export_retention_h`` hours after they ended; the status of a complete job says when, in ``Expires``.
 """
 from __future__ import annotations
 
@@ -211,6 +212,27 @@ class JobStore:
         return changed
 
 
+    def expire(self, retention_s: float) -> list[str]:
+        """Remove the jobs that ended more than ``retention_s`` seconds ago; returns their ids (files are the
+        caller's). ``retention_s`` <= 0 keeps everything."""
+        if retention_s <= 0:
+            return []
+        cutoff = _now() - timedelta(seconds=retention_s)
+        ended = _j.status.in_((COMPLETE, FAILED, CANCELLED))
+        with translated(), self._write() as conn, conn.begin():
+            ids = list(conn.execute(sa.select(_j.id).where(ended, _j.heartbeat < cutoff)).scalars())
+            if ids:
+                conn.execute(export_job.delete().where(_j.id.in_(ids), ended))
+        return ids
+
+
+def expires_at(job: Job, retention_s: float) -> datetime | None:
+    """When a finished job and its files will be removed (None: kept)."""
+    if retention_s <= 0 or job.heartbeat is None:
+        return None
+    return job.heartbeat + timedelta(seconds=retention_s)
+
+
 def job_dir(export_dir: Path, job_id: str) -> Path:
     return Path(export_dir) / job_id
 
@@ -230,10 +252,11 @@ class _Stop(Exception):
 class ExportRunner:
     """One background thread per server process that claims and runs queued jobs, one at a time."""
 
-    def __init__(self, repo: Any, export_dir: Path) -> None:
+    def __init__(self, repo: Any, export_dir: Path, retention_s: float | None = None) -> None:
         self.repo = repo
         self.jobs = JobStore(repo)
         self.export_dir = Path(export_dir)
+        self.retention_s = get_settings().export_retention_h * 3600 if retention_s is None else retention_s
         self.token = uuid.uuid4().hex[:12]
         self.worker = f"{_HOST}:{os.getpid()}:{self.token}"
         self._wake = threading.Event()
@@ -268,6 +291,7 @@ class ExportRunner:
                 if time.monotonic() - last_recover >= RECOVER_EVERY_S:
                     last_recover = time.monotonic()
                     self.jobs.recover()
+                    self.expire()
                 job = self.jobs.claim(self.worker)
                 if job is not None:
                     self.run(job)
@@ -276,6 +300,13 @@ class ExportRunner:
                 log.exception("export runner: unexpected error")
             self._wake.wait(POLL_EVERY_S)
             self._wake.clear()
+
+    def expire(self) -> list[str]:
+        """Remove finished jobs past their retention, files first gone with them."""
+        ids = self.jobs.expire(self.retention_s)
+        for job_id in ids:
+            remove_files(self.export_dir, job_id)
+        return ids
 
     def run(self, job: Job) -> None:
         """Run one claimed job to its end state."""
@@ -324,7 +355,8 @@ def ensure_runner(app: Any) -> ExportRunner:
     with _RUNNER_LOCK:
         runner = getattr(app.state, "export_runner", None)
         if runner is None or not runner.alive:
-            runner = ExportRunner(app.state.repo, app.state.settings.export_dir)
+            settings = app.state.settings
+            runner = ExportRunner(app.state.repo, settings.export_dir, settings.export_retention_h * 3600)
             runner.start()
             app.state.export_runner = runner
     return runner

@@ -73,3 +73,24 @@ def test_cancel_and_beat(repo: Any) -> None:
     assert store.cancel(job.id) is None and store.cancel("nope") is None
     with repo.engine.connect() as conn:
         assert conn.execute(sa.select(export_job.c.status)).scalar_one() == jobs.CANCELLED
+
+
+def test_finished_jobs_expire_with_their_files(repo: Any, tmp_path: Any) -> None:
+    store = jobs.JobStore(repo)
+    runner = jobs.ExportRunner(repo, tmp_path, retention_s=3600)
+    old, recent, running = _new(store), _new(store), _new(store)
+    for job in (old, recent):
+        assert store.claim("w").id == job.id
+        assert store.finish(job.id, "w", status=jobs.COMPLETE, output=[])
+        jobs.job_dir(tmp_path, job.id).mkdir()
+    assert store.claim("w").id == running.id
+    with repo.engine.begin() as conn:
+        conn.execute(export_job.update().where(export_job.c.id.in_([old.id, running.id])).values(
+            heartbeat=datetime.now(timezone.utc) - timedelta(hours=2)))
+    assert runner.expire() == [old.id]
+    assert store.get(old.id) is None and not jobs.job_dir(tmp_path, old.id).exists()
+    assert store.get(recent.id).status == jobs.COMPLETE and jobs.job_dir(tmp_path, recent.id).exists()
+    assert store.get(running.id).status == jobs.RUNNING  # only finished jobs expire (recover handles the rest)
+    finished = store.get(recent.id)
+    assert jobs.expires_at(finished, 3600) == finished.heartbeat + timedelta(hours=1)
+    assert jobs.ExportRunner(repo, tmp_path, retention_s=0).expire() == []  # 0 keeps everything

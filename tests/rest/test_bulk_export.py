@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
@@ -84,6 +85,11 @@ async def test_system_export_end_to_end(bulk: httpx.AsyncClient, repo: Any) -> N
     assert manifest["requiresAccessToken"] is True
     assert manifest["error"] == []
     assert manifest["transactionTime"].endswith("Z")
+    # The files are kept export_retention_h (24 h by default) after the job ended: Expires says until when.
+    from email.utils import parsedate_to_datetime
+    expires = parsedate_to_datetime(r.headers["expires"])
+    hours = (expires - datetime.now(timezone.utc)).total_seconds() / 3600
+    assert 23.9 < hours <= 24
     assert {o["type"]: o["count"] for o in manifest["output"]} == Counter(rt for rt, _ in stored)
     files = await _download(bulk, manifest)
     assert {(x["resourceType"], x["id"]) for xs in files.values() for x in xs} == set(stored)

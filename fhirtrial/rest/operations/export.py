@@ -28,7 +28,7 @@ from ...export.ndjson import SUFFIX
 from ...resources import RESOURCE_TYPE_SET
 from ..context import base_url, parse_instant, prefer_handling, read_body, settings_of
 from ..negotiation import negotiate, require_content_type
-from ..responses import empty_response, outcome_response
+from ..responses import empty_response, http_date, outcome_response
 from ..routes.common import blocking, check_type
 
 router = APIRouter()
@@ -196,7 +196,9 @@ async def status(request: Request, job_id: str) -> Response:
     if job.status == jobstore.FAILED:
         raise ExportFailed(job.error or "The export failed", expression="job")
     body = orjson.dumps(manifest(job, base_url(request)))
-    return Response(body, status_code=200, media_type="application/json")
+    expires = jobstore.expires_at(job, settings_of(request).export_retention_h * 3600)
+    headers = {"expires": http_date(expires)} if expires is not None else None
+    return Response(body, status_code=200, media_type="application/json", headers=headers)
 
 
 @router.delete("/$export-poll/{job_id}")

@@ -24,6 +24,8 @@ class Context:
     correlated: set[int] = field(default_factory=set)  # top-level filters probed per candidate (SQLite)
     scan: bool = False  # SQLite: walk resources in pk order (every filter broad)
     driver: int | None = None  # SQLite: the filter whose IN list drives the query (the others probe its rows)
+    sieve: int | None = None  # SQLite: a filter checked on the driver's rows as a materialised IN list
+    probe_order: list[int] = field(default_factory=list)  # SQLite: the probed filters, fewest rows first
 
     def contains(self, column: Any, needle: str) -> sa.ColumnElement[bool]:
         """``needle`` occurs in ``column`` (exact substring, no LIKE wildcards to escape)."""

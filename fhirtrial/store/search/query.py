@@ -33,7 +33,9 @@ DEFAULT_COUNT = 20
 TOTAL_CAP = 10_000
 # SQLite: a top-level filter whose index rows number at least this many is "broad" and probed per candidate
 # (correlated EXISTS) instead of driving the query (IN list): see SearchEngine.plan_filters.
-BROAD_ROWS = 5000
+BROAD_ROWS = 20_000
+_NO_INDEX = sa.literal_column("''")
+SIEVE_RATIO = 5  # plan_filters: a filter with at most this many times the driver's rows becomes its sieve
 
 
 class SearchEngine:
@@ -51,7 +53,7 @@ class SearchEngine:
         and the order is the default one, the query scans resources in pk order and stops when the page is
         full (``ctx.scan``). Negative filters (:not, :missing=true) are always probes. PostgreSQL's planner
         has real statistics and needs none of this."""
-        ctx.correlated, ctx.scan, ctx.driver = set(), False, None
+        ctx.correlated, ctx.scan, ctx.driver, ctx.sieve, ctx.probe_order = set(), False, None, None, []
         if self.postgres or request.resource_type is None:
             return
         from .predicate import is_negative, row_selects
@@ -76,12 +78,20 @@ class SearchEngine:
                 capped = sa.select(sa.literal(1)).select_from(table).where(cond).limit(BROAD_ROWS).subquery()
                 rows += int(conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one())
             counts[i] = rows
-        driver = min(counts, key=counts.__getitem__) if counts else None
+        order = sorted(counts, key=counts.__getitem__)
+        driver = order[0] if order else None
         if drivers == 0 and (driver is None or counts[driver] >= BROAD_ROWS):
             driver = None
             ctx.scan = not request.sort
         ctx.correlated |= {i for i in counts if i != driver}
         ctx.driver = driver
+        # The next smallest filter, when not much larger than the driver, is read once into a temporary index
+        # and checked against each driving row (a lookup in memory), instead of an index probe per row: at
+        # registry scale a common condition drives ~10^4 rows and two probes each cost more than the search.
+        if driver is not None and len(order) > 1 and counts[order[1]] <= SIEVE_RATIO * max(counts[driver], 1) \
+                and counts[order[1]] < BROAD_ROWS:
+            ctx.sieve = order[1]
+        ctx.probe_order = [i for i in order if i != driver] + sorted(ctx.correlated - set(order))
 
     def conditions(self, ctx: Context, request: SearchRequest, r: Any) -> tuple[list[Any], Any]:
         """WHERE conditions on the resource alias ``r`` and the expression giving each row's type."""
@@ -99,13 +109,18 @@ class SearchEngine:
             if request.types:
                 conds.append(r.resource_type.in_(list(request.types)))
             type_expr = r.resource_type
-        probed = [f for i, f in enumerate(request.filters) if i in ctx.correlated]
+        probed = [i for i in ctx.probe_order if i in ctx.correlated] or \
+            [i for i in range(len(request.filters)) if i in ctx.correlated]
         for i, f in enumerate(request.filters):
             if i == ctx.driver and probed:
                 from .predicate import filter_condition
 
+                # the sieve (a materialised IN list) first, then the probes, fewest rows first; the sieve's
+                # column is wrapped (rid || '') so SQLite cannot turn it into the driving loop instead
                 conds.append(filter_condition(ctx, f, type_expr, r.id, r.pk, probes=lambda rid: [
-                    chained_condition(ctx, p, type_expr, rid, None, True) for p in probed]))
+                    chained_condition(ctx, request.filters[p], type_expr, rid.concat(_NO_INDEX), None, False)
+                    if p == ctx.sieve else chained_condition(ctx, request.filters[p], type_expr, rid, None, True)
+                    for p in probed]))
             elif i == ctx.driver or i not in ctx.correlated or ctx.driver is None:
                 conds.append(chained_condition(ctx, f, type_expr, r.id, r.pk, i in ctx.correlated))
         return conds, type_expr

@@ -41,3 +41,26 @@ def test_plans_use_indexes(corpus: SQLRepository, query: str) -> None:
         lines = plan.splitlines()
         assert not [line for line in lines if line.startswith("SCAN idx_")], plan
         assert any("INDEX ix_" in line for line in lines), plan
+
+
+@pytest.mark.parametrize("query", [
+    "status=active,completed,recruiting&category=INTERVENTIONAL&phase=phase-2,phase-3",
+    "eligible-sex=female&healthy-volunteers=false&status=completed,active",
+    "condition:text=dermatitis,diabetes,alcohol&status=completed&_sort=-date",
+])
+def test_a_sieve_changes_the_plan_not_the_answer(corpus: SQLRepository, query: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite: the second most selective filter checked as a materialised IN list on the driver's rows
+    (SearchEngine.plan_filters) finds exactly what probing each row finds."""
+    from fhirtrial.store.search import query as engine_module
+
+    req = request("ResearchStudy", query + "&_count=500")
+    sieved = [m.id for m in corpus.search(req).matches]
+    ctx = Context(corpus.postgres)
+    with corpus.engine.connect() as conn:
+        corpus._search.plan_filters(conn, ctx, req)
+    monkeypatch.setattr(engine_module, "SIEVE_RATIO", 0)
+    probed = [m.id for m in corpus.search(req).matches]
+    assert sieved == probed and sieved, query
+    if not corpus.postgres:
+        assert ctx.driver is not None and ctx.sieve is not None and ctx.sieve != ctx.driver

@@ -7,9 +7,12 @@ filter ORed). Paging is keyset (paging.py); no OFFSET is used.
 - ``accurate``: an exact COUNT on every page.
 - ``estimate``: PostgreSQL: the planner's row estimate (no scan); SQLite: an exact COUNT.
 - ``none``: no total.
-- absent (the default): exact when the first page holds every match, else a COUNT bounded at TOTAL_CAP
-  matches (none when there are more: ``_total=accurate`` or ``estimate`` ask for it). Found on the first page
-  and carried in the cursors, so later pages cost no count.
+- absent (the default): exact when the first page holds every match. Otherwise, on SQLite, exact when the
+  plan has a driving filter (its page query enumerates every match to order them anyway, so the first page
+  counts them in the same pass: ``count(*) OVER ()``), and none when every filter is broad (the page is a
+  scan that stops early; counting would scan on; ``_count=0`` still counts); on PostgreSQL a COUNT bounded at TOTAL_CAP matches. Found
+  on the first page and carried in the cursors, so later pages cost no count; ``_total=accurate`` or
+  ``estimate`` always give one.
 """
 from __future__ import annotations
 
@@ -170,15 +173,20 @@ class SearchEngine:
             return SearchPage([], [], self._count(conn, request, ctx), None, None)
         count = DEFAULT_COUNT if request.count is None else request.count
         reverse = cursor is not None and cursor.direction == "prev"
+        counted_in_page = (not self.postgres and not ctx.scan and request.total is None and cursor is None
+                           and count > 0)
+        if counted_in_page:
+            select = select.add_columns(sa.func.count().over().label("total_matches"))
         query = select.order_by(*paging.order_by(terms, reverse)).limit(count + 1)
         if cursor is not None:
             query = query.where(paging.after(terms, cursor.values, reverse))
         rows = conn.execute(query).all() if count > 0 else []
+        in_page = int(rows[0][-1]) if counted_in_page and rows else None
         more = len(rows) > count
         rows = rows[:count]
         if reverse:
             rows.reverse()
-        total = self._total(conn, request, ctx, cursor, rows, more, count)
+        total = self._total(conn, request, ctx, cursor, rows, more, count, in_page)
         fp = paging.fingerprint(request)
         carried = total if request.total is None else None
 
@@ -205,7 +213,7 @@ class SearchEngine:
         return int(conn.execute(self.count_select(request, limit, ctx)).scalar_one())
 
     def _total(self, conn: sa.Connection, request: SearchRequest, ctx: Context, cursor: paging.Cursor | None,
-               rows: list[Any], more: bool, count: int) -> int | None:
+               rows: list[Any], more: bool, count: int, in_page: int | None = None) -> int | None:
         mode = request.total
         if mode == "none":
             return None
@@ -217,6 +225,10 @@ class SearchEngine:
             return cursor.total
         if not more and count > 0:
             return len(rows)
+        if in_page is not None:
+            return in_page
+        if ctx.scan and count > 0 and request.filters:
+            return None  # counting would probe every filter on row after row; _count=0 asks for the count
         # Clients (fhirclient, fhirpy's count()) read the first page's total: count, but never past the cap.
         bounded = self._count(conn, request, ctx, TOTAL_CAP + 1)
         return bounded if bounded <= TOTAL_CAP else None

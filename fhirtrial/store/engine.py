@@ -74,9 +74,10 @@ def is_postgres(engine: sa.Engine | sa.Connection) -> bool:
 
 
 def analyze(engine: sa.Engine) -> None:
-    """Refresh the planner's statistics (https://www.sqlite.org/lang_analyze.html: with an analysis limit, so a
-    registry-sized file is sampled in seconds rather than read whole; PostgreSQL ANALYZE samples by itself)."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        if not is_postgres(conn):
-            conn.exec_driver_sql("PRAGMA analysis_limit=2000")
+    """Refresh the planner's statistics (https://www.sqlite.org/lang_analyze.html). SQLite reads every index
+    whole (its analysis_limit samples only the first rows of each index, which for skewed search data gives
+    statistics worse than none); PostgreSQL ANALYZE samples by itself."""
+    # In a write transaction that commits: an AUTOCOMMIT connection would still get our BEGIN (see
+    # _install_sqlite_begin) and lose the statistics at its rollback.
+    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
         conn.exec_driver_sql("ANALYZE")

@@ -74,6 +74,12 @@ def test_set_aside_searches_still_right_then_built_exactly_as_before(repo: SQLRe
     assert sorted(deferred.build(repo.engine, lambda name, _s: seen.append(name))) == sorted(dropped) == sorted(seen)
     assert _index_ddl(repo) == before
     assert _foreign_keys(repo) == keys
+    with repo.engine.connect() as conn:  # the planner got statistics, and they were kept
+        if repo.postgres:
+            assert conn.exec_driver_sql("SELECT last_analyze FROM pg_stat_user_tables "
+                                        "WHERE relname = 'resource'").scalar_one() is not None
+        else:
+            assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'resource'").scalar_one()
     with repo.engine.connect() as conn:
         assert deferred.pending(conn) == []
     assert {q: _ids(repo, q) for q in queries} == expected

@@ -8,9 +8,10 @@ filter ORed). Paging is keyset (paging.py); no OFFSET is used.
 - ``estimate``: PostgreSQL: the planner's row estimate (no scan); SQLite: an exact COUNT.
 - ``none``: no total.
 - absent (the default): exact when the first page holds every match. Otherwise, on SQLite, exact when the
-  plan has a driving filter (its page query enumerates every match to order them anyway, so the first page
-  counts them in the same pass: ``count(*) OVER ()``), and none when every filter is broad (the page is a
-  scan that stops early; counting would scan on; ``_count=0`` still counts); on PostgreSQL a COUNT bounded at TOTAL_CAP matches. Found
+  plan has a counted driving filter (its page query enumerates every match to order them anyway, so the first
+  page counts them in the same pass: ``count(*) OVER ()``); none when every filter is broad or the search is
+  full text (those pages stop early in pk order, a count would read on through every row; ``_count=0`` still
+  counts); else a COUNT bounded at TOTAL_CAP matches. On PostgreSQL a COUNT bounded at TOTAL_CAP matches. Found
   on the first page and carried in the cursors, so later pages cost no count; ``_total=accurate`` or
   ``estimate`` always give one.
 """
@@ -173,8 +174,8 @@ class SearchEngine:
             return SearchPage([], [], self._count(conn, request, ctx), None, None)
         count = DEFAULT_COUNT if request.count is None else request.count
         reverse = cursor is not None and cursor.direction == "prev"
-        counted_in_page = (not self.postgres and not ctx.scan and request.total is None and cursor is None
-                           and count > 0)
+        counted_in_page = (not self.postgres and ctx.driver is not None and request.total is None
+                           and cursor is None and count > 0)
         if counted_in_page:
             select = select.add_columns(sa.func.count().over().label("total_matches"))
         query = select.order_by(*paging.order_by(terms, reverse)).limit(count + 1)
@@ -227,8 +228,11 @@ class SearchEngine:
             return len(rows)
         if in_page is not None:
             return in_page
-        if ctx.scan and count > 0 and request.filters:
-            return None  # counting would probe every filter on row after row; _count=0 asks for the count
+        if not self.postgres and count > 0 and (
+                (ctx.scan and request.filters) or any(f.type == "fulltext" for f in request.filters)):
+            # a scan stopping early, or full-text hits read in pk order and stopping early: counting would go
+            # on through every row (_count=0 asks for the count alone)
+            return None
         # Clients (fhirclient, fhirpy's count()) read the first page's total: count, but never past the cap.
         bounded = self._count(conn, request, ctx, TOTAL_CAP + 1)
         return bounded if bounded <= TOTAL_CAP else None

@@ -115,6 +115,9 @@ def test_totals(repo: SQLRepository, monkeypatch: pytest.MonkeyPatch) -> None:
         assert page(repo, "Location", "name=a&_count=5&_total=accurate").total == 20
         assert page(repo, "Location", "name=a&_count=50").total == 20  # the first page holds everything
         monkeypatch.setattr(query, "BROAD_ROWS", 20_000)
+        # full text reads hits in pk order and stops early: no default count, one on request
+        assert page(repo, "Location", "_content=a&_count=5").total is None
+        assert page(repo, "Location", "_content=a&_count=5&_total=accurate").total == 20
     p = page(repo, "Location", "name=a&_count=50")
     assert p.total == 20 and p.next_cursor is None
     assert page(repo, "Location", "name=a&_count=5&_total=none").total is None

@@ -26,6 +26,7 @@ class Context:
     driver: int | None = None  # SQLite: the filter whose IN list drives the query (the others probe its rows)
     sieve: int | None = None  # SQLite: a filter checked on the driver's rows as a materialised IN list
     probe_order: list[int] = field(default_factory=list)  # SQLite: the probed filters, fewest rows first
+    counts: dict[int, int] = field(default_factory=dict)  # SQLite: index rows per counted filter (capped)
 
     def contains(self, column: Any, needle: str) -> sa.ColumnElement[bool]:
         """``needle`` occurs in ``column`` (exact substring, no LIKE wildcards to escape)."""

@@ -42,6 +42,15 @@ _NO_INDEX = sa.literal_column("''")
 SIEVE_RATIO = 5  # plan_filters: a filter with at most this many times the driver's rows becomes its sieve
 
 
+def _rows(conn: sa.Connection, selects: list[tuple[sa.Table, Any]], limit: int) -> int:
+    """Index rows of one filter, counted up to ``limit`` (a covering index range: cheap)."""
+    rows = 0
+    for table, cond in selects:
+        capped = sa.select(sa.literal(1)).select_from(table).where(cond).limit(limit).subquery()
+        rows += int(conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one())
+    return rows
+
+
 class SearchEngine:
     """Stateless translator; one per repository."""
 
@@ -63,6 +72,7 @@ class SearchEngine:
         from .predicate import is_negative, row_selects
 
         counts: dict[int, int] = {}
+        selected: dict[int, list[tuple[sa.Table, Any]]] = {}
         drivers = 0  # filters left as IN lists that are not counted (chains, full text, _id, :missing)
         for i, f in enumerate(request.filters):
             if is_negative(f):
@@ -77,11 +87,8 @@ class SearchEngine:
             except Exception:  # noqa: BLE001 -- errors surface when the query itself is built
                 drivers += 1
                 continue
-            rows = 0
-            for table, cond in selects:
-                capped = sa.select(sa.literal(1)).select_from(table).where(cond).limit(BROAD_ROWS).subquery()
-                rows += int(conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one())
-            counts[i] = rows
+            selected[i] = selects
+            counts[i] = _rows(conn, selects, BROAD_ROWS)
         order = sorted(counts, key=counts.__getitem__)
         driver = order[0] if order else None
         if drivers == 0 and (driver is None or counts[driver] >= BROAD_ROWS):
@@ -92,10 +99,16 @@ class SearchEngine:
         # The next smallest filter, when not much larger than the driver, is read once into a temporary index
         # and checked against each driving row (a lookup in memory), instead of an index probe per row: at
         # registry scale a common condition drives ~10^4 rows and two probes each cost more than the search.
-        if driver is not None and len(order) > 1 and counts[order[1]] <= SIEVE_RATIO * max(counts[driver], 1) \
-                and counts[order[1]] < BROAD_ROWS:
-            ctx.sieve = order[1]
+        if driver is not None and len(order) > 1:
+            limit = SIEVE_RATIO * max(counts[driver], 1)
+            second = order[1]
+            if counts[second] >= BROAD_ROWS and limit > BROAD_ROWS:
+                # a large driver: the next filter may still be small enough, count it further
+                counts[second] = _rows(conn, selected[second], limit + 1)
+            if counts[second] <= limit:
+                ctx.sieve = second
         ctx.probe_order = [i for i in order if i != driver] + sorted(ctx.correlated - set(order))
+        ctx.counts = counts
 
     def conditions(self, ctx: Context, request: SearchRequest, r: Any) -> tuple[list[Any], Any]:
         """WHERE conditions on the resource alias ``r`` and the expression giving each row's type."""

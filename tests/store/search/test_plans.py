@@ -59,8 +59,18 @@ def test_a_sieve_changes_the_plan_not_the_answer(corpus: SQLRepository, query: s
     ctx = Context(corpus.postgres)
     with corpus.engine.connect() as conn:
         corpus._search.plan_filters(conn, ctx, req)
+    recounted = sieved
+    if not corpus.postgres:  # the driver under the cap, the next filter over it: counted further, then sieved
+        monkeypatch.setattr(engine_module, "BROAD_ROWS", ctx.counts[ctx.driver] + 1)
+        monkeypatch.setattr(engine_module, "SIEVE_RATIO", 1000)
+        big = Context(False)
+        with corpus.engine.connect() as conn:
+            corpus._search.plan_filters(conn, big, req)
+        assert big.sieve is not None and big.counts[big.sieve] > ctx.counts[ctx.driver] + 1, query  # recounted
+        recounted = [m.id for m in corpus.search(req).matches]
+        monkeypatch.setattr(engine_module, "BROAD_ROWS", 20_000)
     monkeypatch.setattr(engine_module, "SIEVE_RATIO", 0)
     probed = [m.id for m in corpus.search(req).matches]
-    assert sieved == probed and sieved, query
+    assert sieved == probed == recounted and sieved, query
     if not corpus.postgres:
         assert ctx.driver is not None and ctx.sieve is not None and ctx.sieve != ctx.driver

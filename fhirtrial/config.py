@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # "error": reject invalid writes; "warning": store and report.
     validation: str = "error"
 
+    @property
+    def export_retention_s(self) -> float:
+        return self.export_retention_h * 3600
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -211,7 +211,6 @@ class JobStore:
             log.warning("export job %s was interrupted; now %s", job_id, status)
         return changed
 
-
     def expire(self, retention_s: float) -> list[str]:
         """Remove the jobs that ended more than ``retention_s`` seconds ago; returns their ids (files are the
         caller's). ``retention_s`` <= 0 keeps everything."""
@@ -256,7 +255,7 @@ class ExportRunner:
         self.repo = repo
         self.jobs = JobStore(repo)
         self.export_dir = Path(export_dir)
-        self.retention_s = get_settings().export_retention_h * 3600 if retention_s is None else retention_s
+        self.retention_s = get_settings().export_retention_s if retention_s is None else retention_s
         self.token = uuid.uuid4().hex[:12]
         self.worker = f"{_HOST}:{os.getpid()}:{self.token}"
         self._wake = threading.Event()
@@ -356,7 +355,7 @@ def ensure_runner(app: Any) -> ExportRunner:
         runner = getattr(app.state, "export_runner", None)
         if runner is None or not runner.alive:
             settings = app.state.settings
-            runner = ExportRunner(app.state.repo, settings.export_dir, settings.export_retention_h * 3600)
+            runner = ExportRunner(app.state.repo, settings.export_dir, settings.export_retention_s)
             runner.start()
             app.state.export_runner = runner
     return runner

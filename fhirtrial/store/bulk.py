@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 Outcome = Literal["created", "updated", "unchanged"]
 _FETCH_CHUNK = 400
 _SQLITE_CACHE_KIB = 256 * 1024
-_COPY_MIN = 64
-_KEYS_MAX = 200_000  # content keys remembered across batches (BulkWriter._remember)  # PostgreSQL: index tables with at least this many rows in a flush go by COPY
+_COPY_MIN = 64  # PostgreSQL: tables with at least this many rows in a flush go by COPY
+_KEYS_MAX = 200_000  # content keys remembered across batches (BulkWriter._remember)
 _UTC = timezone.utc
 
 
@@ -433,8 +433,6 @@ class BulkWriter:
 _TABLES: dict[str, tuple[sa.Table, int]] = {**INDEX_TABLES, "composites": (idx_composite, COMPOSITE_BIT)}
 
 
-# Row -> sort key of the table's search index (ix_token_search, ix_string_search): (resource_type, resource_id,
-# param, ...entry fields) rows sorted by (resource_type, param, value).
 def _chunks(ids: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(ids), _FETCH_CHUNK):
         yield ids[start:start + _FETCH_CHUNK]
@@ -444,7 +442,8 @@ def _chunks(ids: list[str]) -> Iterator[list[str]]:
 # resource's rows keep their order)
 _owner_order = itemgetter(0, 1)
 
-
+# Row -> sort key of the table's search index (ix_token_search, ix_string_search): (resource_type, resource_id,
+# param, ...entry fields) rows sorted by (resource_type, param, value).
 _SEARCH_ORDER: dict[str, Any] = {
     "tokens": lambda r: (r[0], r[2], r[4] or "", r[3] or ""),
     "strings": lambda r: (r[0], r[2], r[3][:128]),

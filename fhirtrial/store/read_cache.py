@@ -19,17 +19,19 @@ from .engine import sqlite_pragmas
 V = TypeVar("V")
 
 
-def change_probe(url: sa.URL, busy_timeout_s: float) -> Callable[[], int] | None:
+def change_probe(url: sa.URL, busy_timeout_s: float) -> Probe | None:
     """A callable whose value changes whenever anything is committed to the database; None if there is none."""
     if url.get_backend_name() != "sqlite":
         return None
     conn = sqlite3.connect(url.database or "", timeout=busy_timeout_s, check_same_thread=False,
                            isolation_level=None)
     sqlite_pragmas(conn, busy_timeout_s)
-    return _Probe(conn)
+    return Probe(conn)
 
 
-class _Probe:
+class Probe:
+    """``PRAGMA data_version`` on its own connection (used by one thread); ``close`` releases it."""
+
     __slots__ = ("_conn",)
 
     def __init__(self, conn: sqlite3.Connection) -> None:

@@ -1,7 +1,7 @@
 """SQLRepository: the Repository on SQLite (WAL) or PostgreSQL (JSONB), https://hl7.org/fhir/R4/http.html."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -15,7 +15,7 @@ from .engine import BUSY_TIMEOUT_S, WRITE, create_engine, is_postgres
 from .failures import translated
 from .history import history_page
 from .index_writer import IndexWriter
-from .read_cache import change_probe
+from .read_cache import Probe, change_probe
 from .reader import Reader
 from .related import Dependents
 from .repository import HistoryPage, SearchPage, StoredResource
@@ -45,7 +45,7 @@ class SQLRepository:
         self._statements = Statements(self.postgres)
         self._reader = Reader(self.engine.url, busy_timeout_s=busy_timeout_s)
         self._busy_timeout_s = busy_timeout_s
-        self._probes: list[Callable[[], int]] = []
+        self._probes: list[Probe] = []
         self._search = SearchEngine(self.postgres)
         self._dependents = Dependents(self.indexer)
         v = resource_version.c
@@ -114,7 +114,7 @@ class SQLRepository:
                                  expression=bad.name)
         return self._search.find_ids(conn, request)
 
-    def change_probe(self) -> Callable[[], int] | None:
+    def change_probe(self) -> Probe | None:
         """A new read_cache.change_probe on this database (None on PostgreSQL), closed with the repository."""
         probe = change_probe(self.engine.url, self._busy_timeout_s)
         if probe is not None:
@@ -124,7 +124,7 @@ class SQLRepository:
     def close(self) -> None:
         self._reader.close()
         for probe in self._probes:
-            probe.close()  # type: ignore[attr-defined]
+            probe.close()
         self._probes.clear()
         self.engine.dispose()
 

@@ -103,18 +103,23 @@ def test_jobs_give_the_same_store(database_url: str, tmp_path: Path) -> None:
     assert dump(database_url) == serial
 
 
+def _assert_same_as_rest_writes(url: str, records: list[dict[str, Any]]) -> None:
+    """The store the imports left equals the one REST writes of the same records, in order, give."""
+    bulk = dump(url)
+    clear(url)
+    with open_repo(url) as repo:
+        for record in records:
+            store_study(repo, record, "http://example.org/fhir")
+    assert dump(url) == bulk
+
+
 def test_bulk_writes_equal_rest_writes(database_url: str, tmp_path: Path, examples: list[dict[str, Any]]) -> None:
     """Same bodies, versions, methods, index rows and full text as fhirtrial.loading.store_study (REST core)."""
     records = examples + synth(6, seed=2)
     v2 = [changed(records[0], "Second version"), changed(records[-1], "Second version too")]
     do_import(database_url, [write_ndjson(tmp_path / "a.ndjson", records)], batch=5)
     do_import(database_url, [write_ndjson(tmp_path / "b.ndjson", v2)])
-    bulk = dump(database_url)
-    clear(database_url)
-    with open_repo(database_url) as repo:
-        for record in records + v2:
-            store_study(repo, record, "http://example.org/fhir")
-    assert dump(database_url) == bulk
+    _assert_same_as_rest_writes(database_url, records + v2)
 
 
 def _eligibility_changed(record: dict[str, Any]) -> dict[str, Any]:
@@ -141,12 +146,7 @@ def test_changed_group_reindexes_its_study_like_rest(database_url: str, tmp_path
     do_import(database_url, [write_ndjson(tmp_path / "a.ndjson", records)], batch=4)
     summary, _ = do_import(database_url, [write_ndjson(tmp_path / "b.ndjson", v2)], batch=3)
     assert summary.studies["updated"] == 4
-    bulk = dump(database_url)
-    clear(database_url)
-    with open_repo(database_url) as repo:
-        for record in records + v2:
-            store_study(repo, record, "http://example.org/fhir")
-    assert dump(database_url) == bulk
+    _assert_same_as_rest_writes(database_url, records + v2)
 
 
 def test_list_with_one_broken_study_lands_the_good_ones(database_url: str, tmp_path: Path) -> None:

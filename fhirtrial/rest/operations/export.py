@@ -196,7 +196,7 @@ async def status(request: Request, job_id: str) -> Response:
     if job.status == jobstore.FAILED:
         raise ExportFailed(job.error or "The export failed", expression="job")
     body = orjson.dumps(manifest(job, base_url(request)))
-    expires = jobstore.expires_at(job, settings_of(request).export_retention_h * 3600)
+    expires = jobstore.expires_at(job, settings_of(request).export_retention_s)
     headers = {"expires": http_date(expires)} if expires is not None else None
     return Response(body, status_code=200, media_type="application/json", headers=headers)
 

@@ -66,7 +66,7 @@ class SearchEngine:
         and the order is the default one, the query scans resources in pk order and stops when the page is
         full (``ctx.scan``). Negative filters (:not, :missing=true) are always probes. PostgreSQL's planner
         has real statistics and needs none of this."""
-        ctx.correlated, ctx.scan, ctx.driver, ctx.sieve, ctx.probe_order = set(), False, None, None, []
+        ctx.correlated, ctx.scan, ctx.driver, ctx.sieve, ctx.probe_order, ctx.counts = set(), False, None, None, [], {}
         if self.postgres or request.resource_type is None:
             return
         from .predicate import is_negative, row_selects
@@ -126,8 +126,7 @@ class SearchEngine:
             if request.types:
                 conds.append(r.resource_type.in_(list(request.types)))
             type_expr = r.resource_type
-        probed = [i for i in ctx.probe_order if i in ctx.correlated] or \
-            [i for i in range(len(request.filters)) if i in ctx.correlated]
+        probed = ctx.probe_order  # plan_filters: every correlated filter, fewest rows first
         for i, f in enumerate(request.filters):
             if i == ctx.driver and probed:
                 from .predicate import filter_condition

@@ -26,6 +26,7 @@ from fhirtrial.search.parser import parse_search  # noqa: E402
 from fhirtrial.store.migrate import migrate  # noqa: E402
 from fhirtrial.store.search import explain  # noqa: E402
 from fhirtrial.store.search.context import Context  # noqa: E402
+from fhirtrial.store.search.plan import plan_filters  # noqa: E402
 from fhirtrial.store.sql import SQLRepository  # noqa: E402
 
 CLI = [str(ROOT / ".venv" / "bin" / "fhirtrial")]
@@ -170,8 +171,8 @@ def bench(label: str, repo: SQLRepository, runs: int, plans: bool) -> None:
             req = parse_search("ResearchStudy", parse_qsl(query), strict=True)
             ctx = Context(repo.postgres)
             with repo.engine.connect() as conn:
-                engine.plan_filters(conn, ctx, req)
-            select, terms, _ = engine._matches_select(ctx, req)
+                plan_filters(conn, ctx, req)
+            select, terms = engine._matches_select(ctx, req)
             from fhirtrial.store.search import paging
             stmt = select.order_by(*paging.order_by(terms, False)).limit(21)
             if name.startswith("deep"):

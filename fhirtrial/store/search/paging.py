@@ -1,5 +1,5 @@
-"""Keyset paging (https://hl7.org/fhir/R4/search.html#paging): a cursor holds the sort values and pk of the
-row before (or after) the page, so pages stay correct while data changes and no OFFSET is ever used."""
+"""Keyset paging (https://hl7.org/fhir/R4/search.html#paging): a cursor holds the sort values and tie-break (pk, or id:
+sort.by_id) of the row before (or after) the page, so pages stay correct while data changes and no OFFSET is ever used."""
 from __future__ import annotations
 
 import base64
@@ -61,7 +61,7 @@ def encode(cursor: Cursor) -> str:
     return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode(text: str, request: SearchRequest, terms: int) -> Cursor:
+def decode(text: str, request: SearchRequest, terms: int, tie_break: type = int) -> Cursor:
     try:
         raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         if raw["v"] != VERSION or raw["d"] not in ("next", "prev") or len(raw["k"]) != terms:
@@ -73,7 +73,7 @@ def decode(text: str, request: SearchRequest, terms: int) -> Cursor:
         cursor = Cursor(raw["d"], values, str(raw["h"]), total)
     except (ValueError, KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"Invalid paging cursor: {type(exc).__name__}", expression="_cursor") from None
-    if not isinstance(values[-1], int):
+    if type(values[-1]) is not tie_break:
         raise InvalidRequest("Invalid paging cursor", expression="_cursor")
     if cursor.fingerprint != fingerprint(request):
         raise InvalidRequest("The paging cursor belongs to another search", expression="_cursor")

@@ -7,13 +7,12 @@ filter ORed). Paging is keyset (paging.py); no OFFSET is used.
 - ``accurate``: an exact COUNT on every page.
 - ``estimate``: PostgreSQL: the planner's row estimate (no scan); SQLite: an exact COUNT.
 - ``none``: no total.
-- absent (the default): exact when the first page holds every match. Otherwise, on SQLite, exact when the
-  plan has a counted driving filter (its page query enumerates every match to order them anyway, so the first
-  page counts them in the same pass: ``count(*) OVER ()``); none when every filter is broad or the search is
-  full text (those pages stop early in pk order, a count would read on through every row; ``_count=0`` still
-  counts); else a COUNT bounded at TOTAL_CAP matches. On PostgreSQL a COUNT bounded at TOTAL_CAP matches. Found
-  on the first page and carried in the cursors, so later pages cost no count; ``_total=accurate`` or
-  ``estimate`` always give one.
+- absent (the default): exact when the first page holds every match. Otherwise, on SQLite: with one counted
+  filter, its distinct index rows (a covering index range, no resource read); none when its page stopped early
+  and a count would read on through every row: every filter broad, full text, or a driving filter of more than
+  COUNT_ROWS rows each to be probed (``_count=0`` still counts); else a COUNT bounded at TOTAL_CAP matches. On
+  PostgreSQL a COUNT bounded at TOTAL_CAP matches. Found on the first page and carried in the cursors, so later
+  pages cost no count; ``_total=accurate`` or ``estimate`` always give one.
 """
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.util import ClauseAdapter
 
 from ...search.request import SearchRequest
 from ..repository import SearchPage
@@ -29,26 +29,15 @@ from . import paging
 from .chain import chained_condition
 from .context import Context
 from .include import resolve_includes
+from . import plan
+from .predicate import filter_condition, row_selects
 from .rows import body_column, stored
-from .sort import Term, sort_terms
+from .sort import Term, by_id, sort_terms
 
 DEFAULT_COUNT = 20
 # Largest total the default _total counts on a first page (HAPI-like bounded counting keeps broad searches cheap).
 TOTAL_CAP = 10_000
-# SQLite: a top-level filter whose index rows number at least this many is "broad" and probed per candidate
-# (correlated EXISTS) instead of driving the query (IN list): see SearchEngine.plan_filters.
-BROAD_ROWS = 20_000
 _NO_INDEX = sa.literal_column("''")
-SIEVE_RATIO = 5  # plan_filters: a filter with at most this many times the driver's rows becomes its sieve
-
-
-def _rows(conn: sa.Connection, selects: list[tuple[sa.Table, Any]], limit: int) -> int:
-    """Index rows of one filter, counted up to ``limit`` (a covering index range: cheap)."""
-    rows = 0
-    for table, cond in selects:
-        capped = sa.select(sa.literal(1)).select_from(table).where(cond).limit(limit).subquery()
-        rows += int(conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one())
-    return rows
 
 
 class SearchEngine:
@@ -58,68 +47,10 @@ class SearchEngine:
         self.postgres = postgres
 
     # -- building --------------------------------------------------------------------------------------------
-    def plan_filters(self, conn: sa.Connection, ctx: Context, request: SearchRequest) -> None:
-        """SQLite picks join order from static statistics and cannot tell "recruiting" (30% of studies) from
-        "condition=X" (0.1%). So each simple top-level filter's index rows are counted up to BROAD_ROWS (a
-        covering index range, cheap). The filter with the fewest rows, if under the cap, drives the query
-        (IN list); the others become correlated probes (EXISTS) of each candidate. When every filter is broad
-        and the order is the default one, the query scans resources in pk order and stops when the page is
-        full (``ctx.scan``). Negative filters (:not, :missing=true) are always probes. PostgreSQL's planner
-        has real statistics and needs none of this."""
-        ctx.correlated, ctx.scan, ctx.driver, ctx.sieve, ctx.probe_order, ctx.counts = set(), False, None, None, [], {}
-        if self.postgres or request.resource_type is None:
-            return
-        from .predicate import is_negative, row_selects
-
-        counts: dict[int, int] = {}
-        selected: dict[int, list[tuple[sa.Table, Any]]] = {}
-        drivers = 0  # filters left as IN lists that are not counted (chains, full text, _id, :missing)
-        for i, f in enumerate(request.filters):
-            if is_negative(f):
-                ctx.correlated.add(i)
-                continue
-            if f.chain or f.type == "fulltext" or f.param == "_id" or (
-                    f.values and type(f.values[0]).__name__ == "MissingValue"):
-                drivers += 1
-                continue
-            try:
-                selects = row_selects(ctx, f, request.resource_type)
-            except Exception:  # noqa: BLE001 -- errors surface when the query itself is built
-                drivers += 1
-                continue
-            selected[i] = selects
-            counts[i] = _rows(conn, selects, BROAD_ROWS)
-        order = sorted(counts, key=counts.__getitem__)
-        driver = order[0] if order else None
-        if drivers == 0 and (driver is None or counts[driver] >= BROAD_ROWS):
-            driver = None
-            ctx.scan = not request.sort
-        ctx.correlated |= {i for i in counts if i != driver}
-        ctx.driver = driver
-        # The next smallest filter, when not much larger than the driver, is read once into a temporary index
-        # and checked against each driving row (a lookup in memory), instead of an index probe per row: at
-        # registry scale a common condition drives ~10^4 rows and two probes each cost more than the search.
-        if driver is not None and len(order) > 1:
-            limit = SIEVE_RATIO * max(counts[driver], 1)
-            second = order[1]
-            if counts[second] >= BROAD_ROWS and limit > BROAD_ROWS:
-                # a large driver: the next filter may still be small enough, count it further
-                counts[second] = _rows(conn, selected[second], limit + 1)
-            if counts[second] <= limit:
-                ctx.sieve = second
-        ctx.probe_order = [i for i in order if i != driver] + sorted(ctx.correlated - set(order))
-        ctx.counts = counts
-
     def conditions(self, ctx: Context, request: SearchRequest, r: Any) -> tuple[list[Any], Any]:
         """WHERE conditions on the resource alias ``r`` and the expression giving each row's type."""
         conds: list[Any] = [r.deleted.is_(False)]
-        if request.resource_type is not None and ctx.scan:
-            # "+" keeps SQLite off the type index, so it walks the table in pk order (the ORDER BY) and stops
-            # at the LIMIT instead of sorting every resource of the type.
-            conds.append(sa.text("+r.resource_type = :scan_type").bindparams(
-                sa.bindparam("scan_type", request.resource_type, type_=sa.String)))
-            type_expr: Any = request.resource_type
-        elif request.resource_type is not None:
+        if request.resource_type is not None:
             conds.append(r.resource_type == request.resource_type)
             type_expr: Any = request.resource_type
         else:
@@ -129,8 +60,6 @@ class SearchEngine:
         probed = ctx.probe_order  # plan_filters: every correlated filter, fewest rows first
         for i, f in enumerate(request.filters):
             if i == ctx.driver and probed:
-                from .predicate import filter_condition
-
                 # the sieve (a materialised IN list) first, then the probes, fewest rows first; the sieve's
                 # column is wrapped (rid || '') so SQLite cannot turn it into the driving loop instead
                 conds.append(filter_condition(ctx, f, type_expr, r.id, r.pk, probes=lambda rid: [
@@ -141,22 +70,49 @@ class SearchEngine:
                 conds.append(chained_condition(ctx, f, type_expr, r.id, r.pk, i in ctx.correlated))
         return conds, type_expr
 
-    def _matches_select(self, ctx: Context, request: SearchRequest) -> tuple[Any, list[Term], Any]:
+    def _streamed_select(self, ctx: Context, request: SearchRequest) -> tuple[Any, list[Term]] | None:
+        """The page read straight from the driving filter's index range, in its id order: each row is probed
+        for the other filters before its resource row is read, and the read stops when the page is full. At
+        500k studies a common condition has ~12,000 rows, and only the first ~1,500 are read for a page of 20
+        (GROUP BY drops a resource's second matching row without a sort: the range is in id order). None when
+        the filter spans several index tables."""
+        assert request.resource_type is not None and ctx.driver is not None
+        selects = row_selects(ctx, request.filters[ctx.driver], request.resource_type)
+        if len(selects) != 1:
+            return None
+        table, cond = selects[0]
+        d = table.alias("d")
+        R = resource.alias("r")
+        r = R.c
+        rid = d.c.resource_id
+        # uncounted filters (chains, _id, :missing) as IN lists read once, then the probes, fewest rows first
+        checks = [i for i in range(len(request.filters)) if i != ctx.driver and i not in ctx.correlated]
+        conds = [ClauseAdapter(d).traverse(cond),
+                 *(chained_condition(ctx, request.filters[i], request.resource_type, rid, r.pk, i in ctx.correlated)
+                   for i in [*checks, *ctx.probe_order]),
+                 r.deleted.is_(False)]
+        joined = d.join(R, sa.and_(r.resource_type == d.c.resource_type, r.id == rid))
+        select = sa.select(r.pk, r.resource_type, r.id, r.version_id, r.last_updated, sa.literal(None).label("body"))
+        return select.select_from(joined).where(*conds).group_by(rid), [Term(rid, False, False)]
+
+    def _matches_select(self, ctx: Context, request: SearchRequest) -> tuple[Any, list[Term]]:
+        if plan.streams(ctx, request) and (streamed := self._streamed_select(ctx, request)) is not None:
+            return streamed
         R = resource.alias("r")
         r = R.c
         conds, type_expr = self.conditions(ctx, request, r)
         terms = sort_terms(ctx, request, r, type_expr)
         # No body here: the sort may hold many rows; bodies are read for the page's rows only.
         base_cols = [r.pk, r.resource_type, r.id, r.version_id, r.last_updated, sa.literal(None).label("body")]
-        if len(terms) == 1:  # pk order only
-            return sa.select(*base_cols).where(*conds), terms, conds
+        if len(terms) == 1:  # the tie-break only
+            return sa.select(*base_cols).where(*conds), terms
         inner = sa.select(*base_cols, *(t.expr.label(f"s{i}") for i, t in enumerate(terms[:-1]))).where(*conds)
         m = inner.subquery("m")
         outer_terms = [Term(m.c[f"s{i}"], t.descending, t.nullable) for i, t in enumerate(terms[:-1])]
-        outer_terms.append(Term(m.c.pk, False, False))
+        outer_terms.append(Term(m.c.id if by_id(ctx, request) else m.c.pk, False, False))
         cols = [m.c.pk, m.c.resource_type, m.c.id, m.c.version_id, m.c.last_updated, m.c.body,
                 *(m.c[f"s{i}"] for i in range(len(terms) - 1))]
-        return sa.select(*cols), outer_terms, conds
+        return sa.select(*cols), outer_terms
 
     def ids_select(self, request: SearchRequest, ctx: Context | None = None) -> Any:
         R = resource.alias("r")
@@ -174,37 +130,33 @@ class SearchEngine:
     # -- running ---------------------------------------------------------------------------------------------
     def find_ids(self, conn: sa.Connection, request: SearchRequest) -> list[str]:
         ctx = Context(self.postgres)
-        self.plan_filters(conn, ctx, request)
+        plan.plan_filters(conn, ctx, request)
         return list(conn.execute(self.ids_select(request, ctx)).scalars())
 
     def search(self, conn: sa.Connection, request: SearchRequest, cursor_text: str | None = None) -> SearchPage:
         ctx = Context(self.postgres)
-        self.plan_filters(conn, ctx, request)
-        select, terms, _ = self._matches_select(ctx, request)
-        cursor = paging.decode(cursor_text, request, len(terms)) if cursor_text else None
+        plan.plan_filters(conn, ctx, request)
+        select, terms = self._matches_select(ctx, request)
+        tie = 2 if by_id(ctx, request) else 0  # the row's id or pk column
+        cursor = paging.decode(cursor_text, request, len(terms), str if tie else int) if cursor_text else None
         if request.summary == "count":
             return SearchPage([], [], self._count(conn, request, ctx), None, None)
         count = DEFAULT_COUNT if request.count is None else request.count
         reverse = cursor is not None and cursor.direction == "prev"
-        counted_in_page = (not self.postgres and ctx.driver is not None and request.total is None
-                           and cursor is None and count > 0)
-        if counted_in_page:
-            select = select.add_columns(sa.func.count().over().label("total_matches"))
         query = select.order_by(*paging.order_by(terms, reverse)).limit(count + 1)
         if cursor is not None:
             query = query.where(paging.after(terms, cursor.values, reverse))
         rows = conn.execute(query).all() if count > 0 else []
-        in_page = int(rows[0][-1]) if counted_in_page and rows else None
         more = len(rows) > count
         rows = rows[:count]
         if reverse:
             rows.reverse()
-        total = self._total(conn, request, ctx, cursor, rows, more, count, in_page)
+        total = self._total(conn, request, ctx, cursor, rows, more, count)
         fp = paging.fingerprint(request)
         carried = total if request.total is None else None
 
         def key(row: Any) -> tuple[Any, ...]:
-            return (*row[6:6 + len(terms) - 1], row[0])
+            return (*row[6:6 + len(terms) - 1], row[tie])
 
         next_cursor = prev_cursor = None
         if rows and (more if not reverse else True):
@@ -226,7 +178,7 @@ class SearchEngine:
         return int(conn.execute(self.count_select(request, limit, ctx)).scalar_one())
 
     def _total(self, conn: sa.Connection, request: SearchRequest, ctx: Context, cursor: paging.Cursor | None,
-               rows: list[Any], more: bool, count: int, in_page: int | None = None) -> int | None:
+               rows: list[Any], more: bool, count: int) -> int | None:
         mode = request.total
         if mode == "none":
             return None
@@ -238,16 +190,26 @@ class SearchEngine:
             return cursor.total
         if not more and count > 0:
             return len(rows)
-        if in_page is not None:
-            return in_page
-        if not self.postgres and count > 0 and (
-                (ctx.scan and request.filters) or any(f.type == "fulltext" for f in request.filters)):
-            # a scan stopping early, or full-text hits read in pk order and stopping early: counting would go
-            # on through every row (_count=0 asks for the count alone)
-            return None
+        if not self.postgres and count > 0:
+            if ctx.driver is not None and len(request.filters) == 1:
+                # one filter: its index rows are the matches (rows exist for current resources only)
+                return self._index_count(conn, ctx, request)
+            if ((ctx.scan and request.filters) or any(f.type == "fulltext" for f in request.filters)
+                    or (ctx.driver is not None and ctx.counts[ctx.driver] > plan.COUNT_ROWS)):
+                # the page stopped early in index (or pk) order; a count would read on through every driving
+                # row and probe each (_count=0 asks for the count alone)
+                return None
         # Clients (fhirclient, fhirpy's count()) read the first page's total: count, but never past the cap.
         bounded = self._count(conn, request, ctx, TOTAL_CAP + 1)
         return bounded if bounded <= TOTAL_CAP else None
+
+    def _index_count(self, conn: sa.Connection, ctx: Context, request: SearchRequest) -> int:
+        """Matches of a search with one simple filter, from its index rows alone (covering index, no resource
+        row read): distinct resource ids, since several values may match one resource."""
+        selects = [sa.select(t.c.resource_id).where(cond)
+                   for t, cond in row_selects(ctx, request.filters[0], request.resource_type)]
+        ids = sa.union(*selects) if len(selects) > 1 else selects[0].distinct()
+        return int(conn.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one())
 
     def estimate(self, conn: sa.Connection, request: SearchRequest, ctx: Context) -> int:
         """PostgreSQL's estimate of the number of matches (EXPLAIN, nothing is scanned)."""

@@ -150,9 +150,9 @@ def test_sql_selects_what_the_oracle_accepts(corpus: SQLRepository, broad_rows: 
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Both SQL shapes: filters driving the query (IN) and filters probed per candidate (EXISTS, SQLite)."""
     if broad_rows is not None:
-        from fhirtrial.store.search import query
+        from fhirtrial.store.search import plan
 
-        monkeypatch.setattr(query, "BROAD_ROWS", broad_rows)
+        monkeypatch.setattr(plan, "BROAD_ROWS", broad_rows)
     indexes = oracle_indexes(corpus)
     queries = generate(indexes)
     assert len(queries) > 800

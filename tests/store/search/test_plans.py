@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from fhirtrial.store.search import explain, paging
+from fhirtrial.store.search import explain, paging, plan
 from fhirtrial.store.search.context import Context
+from fhirtrial.store.search.plan import plan_filters, streams
 from fhirtrial.store.sql import SQLRepository
 
-from .conftest import request
+from .conftest import ids, request
 
 QUERIES = [
     "condition=D000006526&recruitment=RECRUITING&phase=phase-2",
@@ -27,8 +28,8 @@ def test_plans_use_indexes(corpus: SQLRepository, query: str) -> None:
     engine = corpus._search
     ctx = Context(corpus.postgres)
     with corpus.engine.connect() as conn:
-        engine.plan_filters(conn, ctx, req)
-        select, terms, _ = engine._matches_select(ctx, req)
+        plan_filters(conn, ctx, req)
+        select, terms = engine._matches_select(ctx, req)
         stmt = select.order_by(*paging.order_by(terms, False)).limit(21)
         if corpus.postgres:
             conn.exec_driver_sql("SET enable_seqscan = off")
@@ -44,33 +45,52 @@ def test_plans_use_indexes(corpus: SQLRepository, query: str) -> None:
 
 
 @pytest.mark.parametrize("query", [
-    "status=active,completed,recruiting&category=INTERVENTIONAL&phase=phase-2,phase-3",
-    "eligible-sex=female&healthy-volunteers=false&status=completed,active",
+    "status=active,completed,recruiting&category=INTERVENTIONAL&phase=phase-2,phase-3&_sort=-date",
+    "eligible-sex=female&healthy-volunteers=false&status=completed,active&_sort=_lastUpdated",
     "condition:text=dermatitis,diabetes,alcohol&status=completed&_sort=-date",
 ])
 def test_a_sieve_changes_the_plan_not_the_answer(corpus: SQLRepository, query: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """SQLite: the second most selective filter checked as a materialised IN list on the driver's rows
-    (SearchEngine.plan_filters) finds exactly what probing each row finds."""
-    from fhirtrial.store.search import query as engine_module
-
+    """SQLite, sorted searches: the second most selective filter checked as a materialised IN list on the
+    driver's rows (plan.plan_filters) finds exactly what probing each row finds, and what the streamed default
+    order finds."""
     req = request("ResearchStudy", query + "&_count=500")
     sieved = [m.id for m in corpus.search(req).matches]
     ctx = Context(corpus.postgres)
     with corpus.engine.connect() as conn:
-        corpus._search.plan_filters(conn, ctx, req)
+        plan_filters(conn, ctx, req)
     recounted = sieved
     if not corpus.postgres:  # the driver under the cap, the next filter over it: counted further, then sieved
-        monkeypatch.setattr(engine_module, "BROAD_ROWS", ctx.counts[ctx.driver] + 1)
-        monkeypatch.setattr(engine_module, "SIEVE_RATIO", 1000)
+        monkeypatch.setattr(plan, "BROAD_ROWS", ctx.counts[ctx.driver] + 1)
+        monkeypatch.setattr(plan, "SIEVE_RATIO", 1000)
         big = Context(False)
         with corpus.engine.connect() as conn:
-            corpus._search.plan_filters(conn, big, req)
+            plan_filters(conn, big, req)
         assert big.sieve is not None and big.counts[big.sieve] > ctx.counts[ctx.driver] + 1, query  # recounted
         recounted = [m.id for m in corpus.search(req).matches]
-        monkeypatch.setattr(engine_module, "BROAD_ROWS", 20_000)
-    monkeypatch.setattr(engine_module, "SIEVE_RATIO", 0)
+        monkeypatch.setattr(plan, "BROAD_ROWS", 20_000)
+    monkeypatch.setattr(plan, "SIEVE_RATIO", 0)
     probed = [m.id for m in corpus.search(req).matches]
     assert sieved == probed == recounted and sieved, query
+    unsorted = query.rsplit("&_sort=", 1)[0] + "&_count=500"
+    assert sorted(ids(corpus, "ResearchStudy", unsorted)) == sorted(sieved)
     if not corpus.postgres:
         assert ctx.driver is not None and ctx.sieve is not None and ctx.sieve != ctx.driver
+
+
+def test_a_filtered_page_is_read_in_the_driving_index_order(corpus: SQLRepository) -> None:
+    """SQLite, default order: the page walks the driver's index range in id order, probes each row and stops
+    when full (no sort of every match); with _sort every match is ordered."""
+    if corpus.postgres:
+        pytest.skip("SQLite plans")
+    for query, streamed in (("status=completed&phase=phase-2", True), ("status=completed&_sort=-date", False)):
+        req = request("ResearchStudy", query)
+        ctx = Context(False)
+        with corpus.engine.connect() as conn:
+            plan_filters(conn, ctx, req)
+            select, terms = corpus._search._matches_select(ctx, req)
+            text = explain(conn, select.order_by(*paging.order_by(terms, False)).limit(21))
+        assert streams(ctx, req) is streamed
+        assert ("TEMP B-TREE" not in text and text.startswith("SEARCH d USING COVERING INDEX")) is streamed, text
+    found = ids(corpus, "ResearchStudy", "status=completed&_count=500")
+    assert found == sorted(found) and found

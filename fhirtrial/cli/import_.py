@@ -12,10 +12,14 @@ import typer
 
 from ..ingest.pipeline import DEFAULT_BATCH, Summary, run_import
 
+MAX_DEFAULT_JOBS = 8
+
 
 def import_command(
     paths: list[Path] = typer.Argument(..., help="Study JSON, list responses, NDJSON, directories or bulk zips."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes for mapping and indexing."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
+                                       help="Worker processes for mapping and indexing (default: one per CPU, "
+                                            "at most 8)."),
     batch: int = typer.Option(DEFAULT_BATCH, "--batch", "-b", min=1, help="Studies per database transaction."),
     errors: Optional[Path] = typer.Option(None, "--errors", "-e",
                                           help="Error report (JSON lines); default import-errors-<time>.jsonl."),
@@ -48,6 +52,8 @@ def import_command(
         report.add(results)
         progress.update(current, results)
 
+    if jobs is None:  # the writer shares the CPUs, but 2 workers on 2 cores still import 1.3x faster than 1
+        jobs = min(os.cpu_count() or 1, MAX_DEFAULT_JOBS)
     repo = open_repository(database_url, default_indexer(), pool_size=2)
     try:
         def on_index(name: str, seconds: float) -> None:

@@ -21,6 +21,7 @@ from .prepare import PreparedStudy, SeenShared, failed_item, init_worker, prepar
 
 DEFAULT_BATCH = 500
 _CHUNK = 16
+PARALLEL_MIN = 200  # studies below which an import prepares them in its own process
 
 
 @dataclass
@@ -156,6 +157,8 @@ def run_import(paths: list[Path | str], writer: BulkWriter, *, jobs: int = 1, ba
         if on_batch is not None:
             on_batch(summary, results)
 
+    if (summary.total or 0) < PARALLEL_MIN:
+        jobs = 1  # starting workers costs more than they save on a few studies
     for prepared in prepared_studies(with_total(), jobs=jobs, indexer=writer.indexer, validate=validate,
                                      batch=batch):
         pending.append(prepared)

@@ -93,7 +93,10 @@ def test_shared_organizations_and_locations_written_once(database_url: str, tmp_
     assert count(database_url, "resource") == len(written) == summary.resources["created"]
 
 
-def test_jobs_give_the_same_store(database_url: str, tmp_path: Path) -> None:
+def test_jobs_give_the_same_store(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fhirtrial.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 0)  # workers even for 40 studies
     path = write_ndjson(tmp_path / "s.ndjson", synth(40, seed=5))
     do_import(database_url, [path], jobs=1)
     serial = dump(database_url)

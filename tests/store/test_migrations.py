@@ -35,6 +35,24 @@ def test_schema_matches_metadata(database_url: str) -> None:
         repo.close()
 
 
+def test_postgres_has_extended_statistics(database_url: str) -> None:
+    """Migration 0004: the planner knows that a code belongs to one parameter and a parameter to one type."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL statistics")
+    import importlib
+
+    expected = importlib.import_module("fhirtrial.store.migrations.versions.0004_pg_statistics").STATISTICS
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT s.stxname, c.relname, s.stxstattarget FROM pg_statistic_ext s "
+                                        "JOIN pg_class c ON c.oid = s.stxrelid").all()
+    finally:
+        engine.dispose()
+    assert {name: table for name, table, _ in rows} == {name: table for name, (table, _) in expected.items()}
+    assert {name: target for name, _, target in rows}["st_token_value"] == 1000
+
+
 def test_migrate_is_idempotent(database_url: str) -> None:
     migrate(database_url)
     migrate(database_url)

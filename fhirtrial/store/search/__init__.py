@@ -1,7 +1,8 @@
 """The SQL side of FHIR search (https://hl7.org/fhir/R4/search.html): fhirtrial.search's SearchRequest as SQL.
 
 One predicate builder per parameter type (token, string, date, number, quantity, reference, uri, near,
-composite, fulltext, missing), chains (chain.py), sort, keyset paging, includes, assembled in query.py.
+composite, fulltext, missing), chains (chain.py), sort, keyset paging, includes, assembled in query.py;
+SQLite's join order chosen in plan.py.
 """
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ class Context:
     postgres: bool
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     correlated: set[int] = field(default_factory=set)  # top-level filters probed per candidate (SQLite)
-    scan: bool = False  # SQLite: walk resources in pk order (every filter broad)
+    scan: bool = False  # SQLite: walk the type's resources in id order (every filter broad)
     driver: int | None = None  # SQLite: the filter whose IN list drives the query (the others probe its rows)
     sieve: int | None = None  # SQLite: a filter checked on the driver's rows as a materialised IN list
     probe_order: list[int] = field(default_factory=list)  # SQLite: the probed filters, fewest rows first

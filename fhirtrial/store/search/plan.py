@@ -45,6 +45,13 @@ def streams(ctx: Context, request: SearchRequest) -> bool:
     return ctx.driver is not None and not request.sort and by_id(ctx, request)
 
 
+def checks(ctx: Context, request: SearchRequest) -> list[int]:
+    """The filters other than the driver, in the order a streamed page checks them: the uncounted ones (IN lists
+    read once: chains, _id, :missing) first, then the probes, fewest rows first."""
+    return [*(i for i in range(len(request.filters)) if i != ctx.driver and i not in ctx.correlated),
+            *ctx.probe_order]
+
+
 def plan_filters(conn: sa.Connection, ctx: Context, request: SearchRequest) -> None:
     """Fill the SQLite plan fields of ``ctx`` (see the module docstring)."""
     ctx.correlated, ctx.scan, ctx.driver, ctx.sieve, ctx.probe_order, ctx.counts = set(), False, None, None, [], {}
@@ -91,4 +98,4 @@ def plan_filters(conn: sa.Connection, ctx: Context, request: SearchRequest) -> N
     ctx.counts = counts
 
 
-__all__ = ["BROAD_ROWS", "COUNT_ROWS", "SIEVE_RATIO", "plan_filters", "rows", "streams"]
+__all__ = ["BROAD_ROWS", "COUNT_ROWS", "SIEVE_RATIO", "checks", "plan_filters", "rows", "streams"]

@@ -88,7 +88,7 @@ def positive_condition(ctx: Context, f: Filter, type_expr: Any, id_col: Any, cor
                        probes: Any = None) -> sa.ColumnElement[bool]:
     """Some row of the resource matches one of the values: ``id IN (rows)`` (the planner may drive the query
     from the index), or with ``correlated`` an EXISTS probing the rows of each candidate (broad filters on
-    SQLite, so that a scan in pk order stops as soon as the page is full)."""
+    SQLite, so that a scan in id order stops as soon as the page is full)."""
     parts = []
     for table, cond in row_selects(ctx, f, type_expr):
         if correlated:
@@ -103,6 +103,22 @@ def positive_condition(ctx: Context, f: Filter, type_expr: Any, id_col: Any, cor
             cond = ClauseAdapter(own).traverse(cond)
             parts.append(id_col.in_(sa.select(own.c.resource_id).where(cond, *probes(own.c.resource_id))))
     return sa.or_(*parts)
+
+
+def owner_ordered(f: Filter) -> bool:
+    """Whether the filter's index rows are one equality range of its search index, which ends with the owner
+    (``ix_token_search``, ``ix_reference_search``), so they come in resource id order: one token ``system|code``
+    or ``|code``, or one reference with its target type and id."""
+    if f.chain or len(f.values) != 1:
+        return False
+    v = f.values[0]
+    if f.type == "token" and isinstance(v, TokenValue) and f.modifier is None:
+        return v.code is not None and (v.system is not None or v.match_system)
+    if f.type == "reference" and isinstance(v, ReferenceValue):
+        type_modifier = f.modifier is not None and f.modifier[:1].isupper()  # :Location
+        return (v.target_id is not None and (f.modifier is None or type_modifier)
+                and (v.target_type is not None or type_modifier))
+    return False
 
 
 def is_negative(f: Filter) -> bool:

@@ -7,12 +7,13 @@ filter ORed). Paging is keyset (paging.py); no OFFSET is used.
 - ``accurate``: an exact COUNT on every page.
 - ``estimate``: PostgreSQL: the planner's row estimate (no scan); SQLite: an exact COUNT.
 - ``none``: no total.
-- absent (the default): exact when the first page holds every match. Otherwise, on SQLite: with one counted
-  filter, its distinct index rows (a covering index range, no resource read); none when its page stopped early
-  and a count would read on through every row: every filter broad, full text, or a driving filter of more than
-  COUNT_ROWS rows each to be probed (``_count=0`` still counts); else a COUNT bounded at TOTAL_CAP matches. On
-  PostgreSQL a COUNT bounded at TOTAL_CAP matches. Found on the first page and carried in the cursors, so later
-  pages cost no count; ``_total=accurate`` or ``estimate`` always give one.
+- absent (the default): exact when the first page holds every match; none for full text (a count would be a
+  second pass over every hit). Otherwise, on SQLite: with one counted filter, its distinct index rows (a covering
+  index range, no resource read); none when the page stopped early and a count would read on through every row:
+  every filter broad, or a driving filter of more than COUNT_ROWS rows each to be probed; else a COUNT bounded
+  at TOTAL_CAP matches. On PostgreSQL a COUNT bounded at PG_TOTAL_CAP matches. ``_count=0`` always counts.
+  Found on the first page and carried in the cursors, so later pages cost no count; ``_total=accurate`` or
+  ``estimate`` always give one.
 """
 from __future__ import annotations
 
@@ -25,18 +26,20 @@ from sqlalchemy.sql.util import ClauseAdapter
 from ...search.request import SearchRequest
 from ..repository import SearchPage
 from ..schema import resource
-from . import paging
+from . import paging, plan
 from .chain import chained_condition
 from .context import Context
 from .include import resolve_includes
-from . import plan
-from .predicate import filter_condition, row_selects
+from .predicate import filter_condition, owner_ordered, row_selects
 from .rows import body_column, stored
 from .sort import Term, by_id, sort_terms
 
 DEFAULT_COUNT = 20
 # Largest total the default _total counts on a first page (HAPI-like bounded counting keeps broad searches cheap).
 TOTAL_CAP = 10_000
+# PostgreSQL counts whatever the filters, at ~10 us a match (SQLite's bounded counts are only of cheap plans): a
+# default count of two broad filters up to 10,000 took 100 ms at 100k studies, against 2 ms for the page.
+PG_TOTAL_CAP = 1_000
 _NO_INDEX = sa.literal_column("''")
 
 
@@ -58,6 +61,10 @@ class SearchEngine:
                 conds.append(r.resource_type.in_(list(request.types)))
             type_expr = r.resource_type
         probed = ctx.probe_order  # plan_filters: every correlated filter, fewest rows first
+        if plan.streams(ctx, request):
+            # the driver's ids (an IN list, read in order) are probed one by one until the page is full
+            return conds + [chained_condition(ctx, request.filters[i], type_expr, r.id, r.pk, i in ctx.correlated)
+                            for i in [ctx.driver, *plan.checks(ctx, request)]], type_expr
         for i, f in enumerate(request.filters):
             if i == ctx.driver and probed:
                 # the sieve (a materialised IN list) first, then the probes, fewest rows first; the sieve's
@@ -75,21 +82,19 @@ class SearchEngine:
         for the other filters before its resource row is read, and the read stops when the page is full. At
         500k studies a common condition has ~12,000 rows, and only the first ~1,500 are read for a page of 20
         (GROUP BY drops a resource's second matching row without a sort: the range is in id order). None when
-        the filter spans several index tables."""
+        its rows are not in id order (predicate.owner_ordered): then GROUP BY would sort them all first."""
         assert request.resource_type is not None and ctx.driver is not None
-        selects = row_selects(ctx, request.filters[ctx.driver], request.resource_type)
-        if len(selects) != 1:
+        if not owner_ordered(request.filters[ctx.driver]):
             return None
+        selects = row_selects(ctx, request.filters[ctx.driver], request.resource_type)
         table, cond = selects[0]
         d = table.alias("d")
         R = resource.alias("r")
         r = R.c
         rid = d.c.resource_id
-        # uncounted filters (chains, _id, :missing) as IN lists read once, then the probes, fewest rows first
-        checks = [i for i in range(len(request.filters)) if i != ctx.driver and i not in ctx.correlated]
         conds = [ClauseAdapter(d).traverse(cond),
                  *(chained_condition(ctx, request.filters[i], request.resource_type, rid, r.pk, i in ctx.correlated)
-                   for i in [*checks, *ctx.probe_order]),
+                   for i in plan.checks(ctx, request)),
                  r.deleted.is_(False)]
         joined = d.join(R, sa.and_(r.resource_type == d.c.resource_type, r.id == rid))
         select = sa.select(r.pk, r.resource_type, r.id, r.version_id, r.last_updated, sa.literal(None).label("body"))
@@ -190,18 +195,22 @@ class SearchEngine:
             return cursor.total
         if not more and count > 0:
             return len(rows)
+        if count > 0 and any(f.type == "fulltext" for f in request.filters):
+            # full-text hits: a count is a second pass over every hit (on PostgreSQL a recheck of each stored
+            # tsvector), on SQLite past a page that stopped early (_count=0 asks for the count alone)
+            return None
         if not self.postgres and count > 0:
             if ctx.driver is not None and len(request.filters) == 1:
                 # one filter: its index rows are the matches (rows exist for current resources only)
                 return self._index_count(conn, ctx, request)
-            if ((ctx.scan and request.filters) or any(f.type == "fulltext" for f in request.filters)
-                    or (ctx.driver is not None and ctx.counts[ctx.driver] > plan.COUNT_ROWS)):
-                # the page stopped early in index (or pk) order; a count would read on through every driving
-                # row and probe each (_count=0 asks for the count alone)
+            if (ctx.scan and request.filters) or (ctx.driver is not None and ctx.counts[ctx.driver] > plan.COUNT_ROWS):
+                # the page stopped early in index order; a count would read on through every driving row and
+                # probe each (_count=0 asks for the count alone)
                 return None
         # Clients (fhirclient, fhirpy's count()) read the first page's total: count, but never past the cap.
-        bounded = self._count(conn, request, ctx, TOTAL_CAP + 1)
-        return bounded if bounded <= TOTAL_CAP else None
+        cap = PG_TOTAL_CAP if self.postgres else TOTAL_CAP
+        bounded = self._count(conn, request, ctx, cap + 1)
+        return bounded if bounded <= cap else None
 
     def _index_count(self, conn: sa.Connection, ctx: Context, request: SearchRequest) -> int:
         """Matches of a search with one simple filter, from its index rows alone (covering index, no resource

@@ -68,11 +68,12 @@ def test_pages_stay_correct_while_inserting(repo: SQLRepository) -> None:
     assert seen == sorted(seen)  # ids follow names here
 
 
-def test_previous_cursor_returns_the_previous_page(repo: SQLRepository) -> None:
+@pytest.mark.parametrize("q", ["_count=5&_sort=name", "_count=5&name=n",
+                               "_count=5&status=|active"])  # sorted; the driver's id list; streamed (SQLite)
+def test_previous_cursor_returns_the_previous_page(repo: SQLRepository, q: str) -> None:
     with repo.unit_of_work() as uow:
         for i in range(12):
-            uow.update("Location", f"l{i:04d}", loc(i, f"n{11 - i:02d}"))
-    q = "_count=5&_sort=name"
+            uow.update("Location", f"l{i:04d}", {**loc(i, f"n{11 - i:02d}"), "status": "active"})
     first = page(repo, "Location", q)
     second = page(repo, "Location", q, first.next_cursor)
     assert first.previous_cursor is None and second.previous_cursor is not None

@@ -27,6 +27,7 @@ from fhirtrial.store.migrate import migrate  # noqa: E402
 from fhirtrial.store.search import explain  # noqa: E402
 from fhirtrial.store.search.context import Context  # noqa: E402
 from fhirtrial.store.search.plan import plan_filters  # noqa: E402
+from fhirtrial.store.search.sort import by_id  # noqa: E402
 from fhirtrial.store.sql import SQLRepository  # noqa: E402
 
 CLI = [str(ROOT / ".venv" / "bin" / "fhirtrial")]
@@ -183,7 +184,8 @@ def bench(label: str, repo: SQLRepository, runs: int, plans: bool) -> None:
             from fhirtrial.store.search import paging
             stmt = select.order_by(*paging.order_by(terms, False)).limit(21)
             if name.startswith("deep"):
-                stmt = stmt.where(paging.after(terms, (123456,), False))
+                stmt = stmt.where(paging.after(terms, ("NCT5",) if by_id(Context(repo.postgres), req) else (123456,),
+                                               False))
             with repo.engine.connect() as conn:
                 print(f"\n-- plan: {name}\n{explain(conn, stmt)}")
 

@@ -8,12 +8,12 @@ filter ORed). Paging is keyset (paging.py); no OFFSET is used.
 - ``estimate``: PostgreSQL: the planner's row estimate (no scan); SQLite: an exact COUNT.
 - ``none``: no total.
 - absent (the default): exact when the first page holds every match; none for full text (a count would be a
-  second pass over every hit). Otherwise, on SQLite: with one counted filter, its distinct index rows (a covering
-  index range, no resource read); none when the page stopped early and a count would read on through every row:
-  every filter broad, or a driving filter of more than COUNT_ROWS rows each to be probed; else a COUNT bounded
-  at TOTAL_CAP matches. On PostgreSQL a COUNT bounded at PG_TOTAL_CAP matches. ``_count=0`` always counts.
-  Found on the first page and carried in the cursors, so later pages cost no count; ``_total=accurate`` or
-  ``estimate`` always give one.
+  second pass over every hit). Otherwise, for the default order (plan.py): with one counted filter, its distinct
+  index rows (a covering index range, no resource read); none when the page stopped early and a count would read
+  on through every row: a driving filter of more than COUNT_ROWS rows each to be probed, or on SQLite every
+  filter broad. Else a COUNT bounded at TOTAL_CAP matches (PG_TOTAL_CAP on PostgreSQL). ``_count=0`` always
+  counts. Found on the first page and carried in the cursors, so later pages cost no count; ``_total=accurate``
+  or ``estimate`` always give one.
 """
 from __future__ import annotations
 
@@ -98,7 +98,10 @@ class SearchEngine:
                  r.deleted.is_(False)]
         joined = d.join(R, sa.and_(r.resource_type == d.c.resource_type, r.id == rid))
         select = sa.select(r.pk, r.resource_type, r.id, r.version_id, r.last_updated, sa.literal(None).label("body"))
-        return select.select_from(joined).where(*conds).group_by(rid), [Term(rid, False, False)]
+        # PostgreSQL groups only by what determines every selected column (r.pk does); SQLite keeps the index
+        # order only when grouping by the indexed column alone
+        group = (rid, r.pk) if self.postgres else (rid,)
+        return select.select_from(joined).where(*conds).group_by(*group), [Term(rid, False, False)]
 
     def _matches_select(self, ctx: Context, request: SearchRequest) -> tuple[Any, list[Term]]:
         if plan.streams(ctx, request) and (streamed := self._streamed_select(ctx, request)) is not None:
@@ -199,14 +202,14 @@ class SearchEngine:
             # full-text hits: a count is a second pass over every hit (on PostgreSQL a recheck of each stored
             # tsvector), on SQLite past a page that stopped early (_count=0 asks for the count alone)
             return None
-        if not self.postgres and count > 0:
-            if ctx.driver is not None and len(request.filters) == 1:
-                # one filter: its index rows are the matches (rows exist for current resources only)
-                return self._index_count(conn, ctx, request)
-            if (ctx.scan and request.filters) or (ctx.driver is not None and ctx.counts[ctx.driver] > plan.COUNT_ROWS):
-                # the page stopped early in index order; a count would read on through every driving row and
-                # probe each (_count=0 asks for the count alone)
-                return None
+        if count > 0 and ctx.driver is not None and len(request.filters) == 1:
+            # one filter: its index rows are the matches (rows exist for current resources only)
+            return self._index_count(conn, ctx, request)
+        if count > 0 and ((ctx.scan and request.filters and not self.postgres)
+                          or (ctx.driver is not None and ctx.counts[ctx.driver] > plan.COUNT_ROWS)):
+            # the page stopped early in index order; a count would read on through every driving row and probe
+            # each (_count=0 asks for the count alone)
+            return None
         # Clients (fhirclient, fhirpy's count()) read the first page's total: count, but never past the cap.
         cap = PG_TOTAL_CAP if self.postgres else TOTAL_CAP
         bounded = self._count(conn, request, ctx, cap + 1)

@@ -56,14 +56,18 @@ def key_expression(ctx: Context, key: SortKey, request: SearchRequest, r: Any, t
 def by_id(ctx: Context, request: SearchRequest) -> bool:
     """Whether the tie-break (and so the default order) is the resource id rather than the pk.
 
-    On SQLite, within one type, the id: every search index lists a value's resources in id order
-    (``ix_*_search (resource_type, param, value..., resource_id)``) and so does the covering resource index, so a
-    page of a filtered search is read in index order and stops when full, instead of sorting every match by pk
-    (at 500k studies a common condition has ~12,000). Full-text hits come by rowid, so they keep the pk; so does
-    PostgreSQL, whose planner sorts a filtered set cheaply. Decided by the request alone, so every page of one
-    search has the same order."""
-    return (not ctx.postgres and request.resource_type is not None
-            and not any(f.type == "fulltext" and not f.chain for f in request.filters))
+    Within one type, the id: every search index lists a value's resources in id order
+    (``ix_*_search (resource_type, param, value..., resource_id)``) and so does the resource index on (type, id),
+    so a page of a filtered search is read in index order and stops when full, instead of sorting every match by
+    pk (at 500k studies a common condition has ~12,000). Full-text hits come by rowid, so they keep the pk.
+    PostgreSQL orders by id only when a filter's rows come in id order (``owner_ordered``): with broad filters
+    alone it merges a whole owner index page after page, where walking the pk and probing is cheaper. Decided by
+    the request alone, so every page of one search has the same order."""
+    from .predicate import owner_ordered
+
+    if request.resource_type is None or any(f.type == "fulltext" and not f.chain for f in request.filters):
+        return False
+    return not ctx.postgres or any(owner_ordered(f) for f in request.filters)
 
 
 def sort_terms(ctx: Context, request: SearchRequest, r: Any, type_expr: Any) -> list[Term]:

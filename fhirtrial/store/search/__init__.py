@@ -2,7 +2,7 @@
 
 One predicate builder per parameter type (token, string, date, number, quantity, reference, uri, near,
 composite, fulltext, missing), chains (chain.py), sort, keyset paging, includes, assembled in query.py;
-SQLite's join order chosen in plan.py.
+the driving filter and probe order chosen in plan.py.
 """
 from __future__ import annotations
 

@@ -21,12 +21,13 @@ TABLES: dict[str, sa.Table] = {
 class Context:
     postgres: bool
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    correlated: set[int] = field(default_factory=set)  # top-level filters probed per candidate (SQLite)
-    scan: bool = False  # SQLite: walk the type's resources in id order (every filter broad)
-    driver: int | None = None  # SQLite: the filter whose IN list drives the query (the others probe its rows)
-    sieve: int | None = None  # SQLite: a filter checked on the driver's rows as a materialised IN list
-    probe_order: list[int] = field(default_factory=list)  # SQLite: the probed filters, fewest rows first
-    counts: dict[int, int] = field(default_factory=dict)  # SQLite: index rows per counted filter (capped)
+    # The plan (plan.plan_filters: SQLite always, PostgreSQL for the id order)
+    correlated: set[int] = field(default_factory=set)  # top-level filters probed per candidate
+    scan: bool = False  # walk the type's resources in id order (every filter broad)
+    driver: int | None = None  # the filter whose rows drive the query (the others probe them)
+    sieve: int | None = None  # SQLite, _sort: a filter checked on the driver's rows as a materialised IN list
+    probe_order: list[int] = field(default_factory=list)  # the probed filters, fewest rows first
+    counts: dict[int, int] = field(default_factory=dict)  # index rows per counted filter (capped)
 
     def contains(self, column: Any, needle: str) -> sa.ColumnElement[bool]:
         """``needle`` occurs in ``column`` (exact substring, no LIKE wildcards to escape)."""

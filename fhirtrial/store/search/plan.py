@@ -1,4 +1,4 @@
-"""SQLite query planning for search (https://hl7.org/fhir/R4/search.html): which filter drives, which are probed.
+"""Query planning for search (https://hl7.org/fhir/R4/search.html): which filter drives, which are probed.
 
 SQLite picks join order from static statistics and cannot tell "recruiting" (10% of studies) from
 "condition=X" (0.1%). So each simple top-level filter's index rows are counted, up to a cap (a covering index
@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ...search.request import SearchRequest
+from ...search.request import MissingValue, SearchRequest
 from .context import Context
 from .predicate import is_negative, row_selects
 from .sort import by_id
@@ -57,7 +57,7 @@ def checks(ctx: Context, request: SearchRequest) -> list[int]:
 
 
 def plan_filters(conn: sa.Connection, ctx: Context, request: SearchRequest) -> None:
-    """Fill the SQLite plan fields of ``ctx`` (see the module docstring)."""
+    """Fill the plan fields of ``ctx``: always on SQLite, on PostgreSQL for the id order (module docstring)."""
     ctx.correlated, ctx.scan, ctx.driver, ctx.sieve, ctx.probe_order, ctx.counts = set(), False, None, None, [], {}
     ordered = not request.sort and by_id(ctx, request)
     if request.resource_type is None or (ctx.postgres and not ordered):
@@ -69,8 +69,7 @@ def plan_filters(conn: sa.Connection, ctx: Context, request: SearchRequest) -> N
         if is_negative(f):
             ctx.correlated.add(i)
             continue
-        if f.chain or f.type == "fulltext" or f.param == "_id" or (
-                f.values and type(f.values[0]).__name__ == "MissingValue"):
+        if f.chain or f.type == "fulltext" or f.param == "_id" or (f.values and isinstance(f.values[0], MissingValue)):
             drivers += 1
             continue
         try:

@@ -90,6 +90,22 @@ async def test_paging_walks_every_page_once_with_previous_links(client: httpx.As
     assert _ids(first) == _ids(second)
 
 
+async def test_a_bad_paging_cursor_is_a_400_outcome(client: httpx.AsyncClient) -> None:
+    """A cursor that is garbage, belongs to another search, or carries another order's tie-break (a pk where
+    the search orders by id): 400 naming _cursor."""
+    import base64
+
+    await _studies(client, 6)
+    nxt = _link((await client.get("ResearchStudy?status=active&_count=2")).json(), "next")
+    cursor = httpx.URL(nxt).params["_cursor"]
+    raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    raw["k"][-1] = 7 if isinstance(raw["k"][-1], str) else "s01"
+    flipped = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+    for query in ("status=active&_count=2&_cursor=abc", f"status=completed&_count=2&_cursor={cursor}",
+                  f"status=active&_count=2&_cursor={flipped}"):
+        assert_outcome(await client.get(f"ResearchStudy?{query}"), 400, mentions="_cursor")
+
+
 async def test_sorted_pages_keep_order(client: httpx.AsyncClient) -> None:
     await _studies(client, 12)
     ids, _ = await _all_pages(client, "ResearchStudy?_sort=-title&_count=5")

@@ -1,6 +1,9 @@
 """Keyset paging, sorting and _total (https://hl7.org/fhir/R4/search.html#paging, #sort, #total)."""
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from fhirtrial.errors import InvalidRequest
@@ -96,6 +99,12 @@ def test_cursor_of_another_search_or_garbage_is_refused(repo: SQLRepository) -> 
         with pytest.raises(InvalidRequest):
             page(repo, "Location", "_count=2&name=x", junk)
     assert ids(repo, "Location", "_count=3&name=x", p.next_cursor) == ["l0002", "l0003", "l0004"]  # _count may change
+    # the tie-break of another order (a pk where the search orders by id, or the reverse): refused, not compared
+    raw = json.loads(base64.urlsafe_b64decode(p.next_cursor + "=" * (-len(p.next_cursor) % 4)))
+    raw["k"][-1] = 7 if isinstance(raw["k"][-1], str) else "l0002"
+    flipped = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+    with pytest.raises(InvalidRequest):
+        page(repo, "Location", "_count=2&name=x", flipped)
 
 
 def test_totals(repo: SQLRepository, monkeypatch: pytest.MonkeyPatch) -> None:

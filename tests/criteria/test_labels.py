@@ -213,7 +213,8 @@ SAME = {"cancer": "neoplasms", "cancers": "neoplasms", "tumor": "neoplasms", "tu
         "chemotherapy": "antineoplastic", "chemotherapies": "antineoplastic", "attack": "infarction",
         "covid": "covid-19", "sars-cov-2": "covid-19", "steroids": "glucocorticoids", "corticosteroids":
         "glucocorticoids", "kidney": "renal", "heart": "cardiac", "allergy": "hypersensitivity",
-        "allergies": "hypersensitivity"}
+        "allergies": "hypersensitivity", "psychiatric": "mental", "coinfection": "infections", "sars": "covid",
+        "coronavirus": "covid", "drug": "substance"}
 STOP = {"of", "the", "and", "or", "in", "with", "a", "an", "to", "by", "not", "other", "elsewhere", "classified",
         "type", "acute", "chronic", "history", "active", "known", "disease", "disorder", "disorders", "diseases",
         "based", "therapy", "agents", "drugs", "prior", "current", "severe"}

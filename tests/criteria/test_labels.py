@@ -1,8 +1,8 @@
-"""The hand-labelled criteria evaluation set (tests/criteria/labels.jsonl, issue 13) is well formed and its codes are real.
+"""The hand-labelled criteria evaluation set (tests/criteria/labels.jsonl, issue 13) is well formed and its codes exist.
 
-Checks the labels against /work/briefs-style schema rules (see tests/criteria/LABELS.md), against the registry records
-in ../shared/data (read at test time, never copied) and against the code systems: ICD-10-CM through the
-simple-icd-10-cm package, LOINC through its mod-10 check digit, MeSH through each record's own derivedSection.
+Checks the labels against the label schema (see tests/criteria/LABELS.md), against the registry records in
+../shared/data (read at test time, never copied) and against the code systems: ICD-10-CM through the
+simple-icd-10-cm package, LOINC through its mod-10 check digit, MeSH through the records' own derivedSection.
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from ..store.repository import Repository
 from . import edge, openapi
 from .capability import operation_hooks
 from .fastpath import ReadFastPath
-from .routes import history, instance, search, system, type_level
+from .routes import history, instance, search, system, type_level, unknown_operation
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     # Operations ($validate, $everything, $export, ...) first: their paths would otherwise match /{type}/{id}.
     for router in operation_routers():
         app.include_router(router, prefix=prefix)
+    # Any other $operation: a 404 naming it (or 405 for a known one), before /{type}/{id} takes it for an id.
+    app.include_router(unknown_operation.router, prefix=prefix)
     # Search before type_level: POST /_search must not be taken for a create of type "_search".
     for module in (system, history, search, type_level, instance):
         app.include_router(module.router, prefix=prefix)

@@ -184,8 +184,8 @@ def _operations(app: FastAPI, prefix: str) -> dict[str, dict[str, Any]]:
     """Every ``$operation`` route in the app, with the status codes it can answer."""
     paths: dict[str, dict[str, Any]] = {}
     for route_path, methods in routes_of(app):
-        if "$" not in route_path or not route_path.startswith(prefix):
-            continue
+        if "$" not in route_path or not route_path.startswith(prefix) or "{operation}" in route_path:
+            continue  # not an operation, or the catch-all of unknown ones (routes/unknown_operation.py)
         path = route_path.replace("{resource_type}", "{type}").replace("{resource_id}", "{id}")
         name = path.rsplit("$", 1)[1].split("/")[0]
         params = []

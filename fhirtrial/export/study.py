@@ -13,15 +13,21 @@ import orjson
 
 from ..mapping.ids import full_url
 from ..store import scan
-from .graph import Key, closure
+from .graph import Key, closure, references
 
 STUDY = "ResearchStudy"
+# What a reader of a study needs first: its protocol, eligibility and sponsors, then the investigators; its sites
+# (hundreds for a large study) after every other resource it names directly. Stored bodies do not keep the
+# element order (PostgreSQL's jsonb orders keys by length: ``site`` came first), so the order is set here.
+FIRST_FIELDS = ("protocol", "enrollment", "sponsor", "principalInvestigator")
+LAST_FIELDS = ("site",)
 
 
 @dataclass
 class Everything:
-    """The study first, then what it references in breadth-first order; ``missing`` are dangling references
-    (unknown or deleted targets) mapped to the resource that holds them."""
+    """The study first, then its protocol, eligibility, sponsors and investigators (FIRST_FIELDS), what else it
+    references directly, its sites, and then what those reference, breadth first; ``missing`` are dangling
+    references (unknown or deleted targets) mapped to the resource that holds them."""
 
     rows: list[scan.Row]
     missing: dict[Key, Key]
@@ -39,9 +45,27 @@ def everything(repo: Any, study_id: str, resource_type: str = STUDY) -> Everythi
             repo.read(resource_type, study_id)  # raises NotFound or Gone
             raise AssertionError("unreachable: the study exists but was not fetched")  # pragma: no cover
         walk = closure(root, lambda keys: scan.fetch(conn, keys), parse=lambda row: orjson.loads(row.body))
-    rows = [walk.resources[k] for k in walk.keys]
+    keys = reading_order(orjson.loads(walk.resources[root].body), walk.keys)
+    rows = [walk.resources[k] for k in keys]
     missing = {k: v for k, v in walk.missing.items() if k != root}
     return Everything(rows, missing)
+
+
+def reading_order(study: dict[str, Any], keys: list[Key]) -> list[Key]:
+    """``keys`` (the root first, then breadth first) reordered: the root, the targets of FIRST_FIELDS in that
+    order, the study's other direct references, those of LAST_FIELDS, then the rest as found."""
+    tiers: dict[Key, tuple[int, int]] = {}
+    for rank, field_name in enumerate(FIRST_FIELDS):
+        for key in references(study.get(field_name)):
+            tiers.setdefault(key, (1, rank))
+    others = {k: v for k, v in study.items() if k not in FIRST_FIELDS and k not in LAST_FIELDS}
+    for key in references(others):
+        tiers.setdefault(key, (2, 0))
+    for rank, field_name in enumerate(LAST_FIELDS):
+        for key in references(study.get(field_name)):
+            tiers.setdefault(key, (3, rank))
+    position = {k: i for i, k in enumerate(keys)}  # within a field, arrays keep their order in every store
+    return [keys[0]] + sorted(keys[1:], key=lambda k: (*tiers.get(k, (4, 0)), position[k]))
 
 
 def _instant(moment: datetime) -> str:

@@ -113,3 +113,31 @@ async def test_count_zero_gives_the_total_only(client: httpx.AsyncClient, repo: 
     ids = load_studies(repo, 1)
     body = (await client.get(f"ResearchStudy/{ids[0]}/$everything", params={"_count": count})).json()
     assert "entry" not in body and body["total"] == len(expected_closure(current(repo), ("ResearchStudy", ids[0])))
+
+
+async def test_protocol_eligibility_and_sponsors_come_before_the_sites(client: httpx.AsyncClient, repo: Any) -> None:
+    """A study with many sites: its first page holds the study, protocol, eligibility and sponsor, whatever the
+    order of the stored body's keys (``site`` is written first here, as PostgreSQL's jsonb orders them)."""
+    sites = [f"loc-{i:03d}" for i in range(40)]
+    with repo.unit_of_work() as uow:
+        for sid in sites:
+            uow.update("Location", sid, {"resourceType": "Location", "name": f"Site {sid}",
+                                         "managingOrganization": {"reference": "Organization/hospital"}})
+        uow.update("Organization", "hospital", {"resourceType": "Organization", "name": "Hospital"})
+        uow.update("Organization", "sponsor", {"resourceType": "Organization", "name": "Sponsor"})
+        uow.update("Practitioner", "pi", {"resourceType": "Practitioner", "name": [{"family": "Doe"}]})
+        uow.update("Group", "elig", {"resourceType": "Group", "type": "person", "actual": False})
+        uow.update("PlanDefinition", "proto", {"resourceType": "PlanDefinition", "status": "active",
+                                               "subjectReference": {"reference": "Group/elig"}})
+        uow.update("ResearchStudy", "big", {
+            "resourceType": "ResearchStudy", "site": [{"reference": f"Location/{s}"} for s in sites],
+            "principalInvestigator": {"reference": "Practitioner/pi"},
+            "sponsor": {"reference": "Organization/sponsor"}, "enrollment": [{"reference": "Group/elig"}],
+            "status": "active", "protocol": [{"reference": "PlanDefinition/proto"}]})
+    first = (await client.get("ResearchStudy/big/$everything", params={"_count": "5"})).json()
+    assert _keys(first) == [("ResearchStudy", "big"), ("PlanDefinition", "proto"), ("Group", "elig"),
+                            ("Organization", "sponsor"), ("Practitioner", "pi")]
+    pages = await _pages(client, "ResearchStudy/big/$everything?_count=50")
+    keys = [k for p in pages for k in _keys(p)]
+    assert keys[5:45] == [("Location", s) for s in sites]  # the sites in the study's order
+    assert keys[45:] == [("Organization", "hospital")]  # what the sites reference comes last

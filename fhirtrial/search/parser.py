@@ -16,8 +16,20 @@ from fhirtrial.search.request import ChainLink, CompositeValue, Filter, Ignored,
 
 RESULT_PARAMS = frozenset({"_sort", "_count", "_total", "_summary", "_elements", "_include", "_revinclude", "_type"})
 # Owned by the REST layer; handed back untouched.
-PASSTHROUGH = frozenset({"_format", "_pretty", "_cursor", "_page", "_offset"})
+PASSTHROUGH = frozenset({"_format", "_pretty", "_cursor"})
+# Result parameters of the spec this server does not support, and why (reported, or 400 under strict handling).
+UNSUPPORTED_RESULT = {
+    "_offset": "pages are keyset pages: follow the Bundle's next link (_cursor) instead",
+    "_page": "pages are keyset pages: follow the Bundle's next link (_cursor) instead",
+    "_contained": "contained resources are not searched",
+    "_containedType": "contained resources are not searched",
+}
 FULLTEXT = frozenset({"_text", "_content"})
+# Why a modifier the spec defines is refused here (the README lists what is supported per parameter type).
+UNSUPPORTED_MODIFIERS = {
+    ("token", "above"): "subsumption needs a terminology server, which this server does not have",
+    ("token", "below"): "subsumption needs a terminology server, which this server does not have",
+}
 MAX_CHAIN = 4  # hops; deeper chains are refused rather than turned into unbounded joins
 
 
@@ -47,6 +59,10 @@ class Parser:
                 continue
             if base in PASSTHROUGH:
                 passthrough.append((name, value))
+            elif base in UNSUPPORTED_RESULT:
+                if strict:
+                    raise InvalidRequest(f"{base} is not supported: {UNSUPPORTED_RESULT[base]}", expression=name)
+                ignored.append(Ignored(name, value, UNSUPPORTED_RESULT[base]))
             elif base in ("_include", "_revinclude"):
                 includes.append(self._result(name, value, lambda: results.parse_include(
                     value, modifier or None, base == "_revinclude", scope, self.registry)))
@@ -151,8 +167,11 @@ class Parser:
                 raise InvalidRequest(f"Parameter {name!r}: {param.code} cannot reference {modifier}", expression=name)
             return
         if modifier not in param.modifiers or (modifier == "of-type" and "identifier" not in param.code):
-            raise InvalidRequest(f"Modifier :{modifier} is not supported by {param.type} parameter {param.code!r}",
-                                 expression=name)
+            why = UNSUPPORTED_MODIFIERS.get((param.type, modifier), "")
+            if param.type == "reference" and modifier == "type":
+                why = f"write the target type itself as the modifier, e.g. {param.code}:{(param.targets or ('Type',))[0]}"
+            raise InvalidRequest(f"Modifier :{modifier} is not supported by {param.type} parameter {param.code!r}"
+                                 + (f": {why}" if why else ""), expression=name)
 
     def _value(self, param: SearchParam, modifier: str | None, text: str) -> Value:
         if modifier == "missing":

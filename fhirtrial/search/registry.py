@@ -20,7 +20,7 @@ TRIAL_FILE = DEFINITIONS / "trial-search-parameters.json"
 DEFAULT_MODIFIERS: dict[str, tuple[str, ...]] = {
     "string": ("missing", "exact", "contains"),
     "token": ("missing", "text", "not", "in", "not-in", "of-type"),  # above/below need a terminology server
-    "reference": ("missing", "type", "identifier", "above", "below"),
+    "reference": ("missing", "identifier", "above", "below"),  # and :[type], the name of a target type
     "date": ("missing",),
     "number": ("missing",),
     "quantity": ("missing",),

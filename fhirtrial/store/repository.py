@@ -5,13 +5,14 @@ https://hl7.org/fhir/R4/http.html (read, vread, update, delete, history)
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import orjson
 
 if TYPE_CHECKING:
+    from ..errors import Issue
     from ..search.request import SearchRequest
 
 Outcome = Literal["created", "updated", "unchanged", "deleted", "gone"]
@@ -64,6 +65,8 @@ class SearchPage:
     # Opaque cursors for the neighbouring pages; None when there is no such page.
     next_cursor: str | None
     previous_cursor: str | None
+    # What the page leaves out that the request asked for (e.g. _include cut at its limit), for the Bundle.
+    issues: list["Issue"] = field(default_factory=list)
 
 
 class UnitOfWork(Protocol):

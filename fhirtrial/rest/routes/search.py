@@ -22,6 +22,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...conformance import closed_sets
 from ...errors import Conflict, InvalidRequest, Issue, UnsupportedMediaType, operation_outcome
 from ...resources import RESOURCE_TYPES
 from ...search.parser import parse_search
@@ -142,11 +143,11 @@ def _entry(stored: StoredResource, base: str, mode: str, parsed: SearchRequest) 
             "search": {"mode": mode}}
 
 
-def _outcome_entry(parsed: SearchRequest) -> dict[str, Any]:
+def _outcome_entry(parsed: SearchRequest, page: SearchPage) -> dict[str, Any]:
     issues = [Issue("warning", "not-supported",
                     f"Search parameter {i.name!r} (value {i.value!r}) was ignored: {i.reason}", (i.name,))
               for i in parsed.ignored]
-    return {"resource": operation_outcome(issues), "search": {"mode": "outcome"}}
+    return {"resource": operation_outcome(issues + page.issues), "search": {"mode": "outcome"}}
 
 
 def _links(here: str, parsed: SearchRequest, cursor: str | None, page: SearchPage) -> list[tuple[str, str]]:
@@ -169,8 +170,8 @@ def searchset(base: str, here: str, parsed: SearchRequest, cursor: str | None, p
     if parsed.summary != "count":
         entries = [_entry(s, base, "match", parsed) for s in page.matches]
         entries += [_entry(s, base, "include", parsed) for s in page.included]
-    if parsed.ignored:
-        entries.append(_outcome_entry(parsed))
+    if parsed.ignored or page.issues:
+        entries.append(_outcome_entry(parsed, page))
     return bundle("searchset", entries, links=_links(here, parsed, cursor, page), total=page.total)
 
 
@@ -179,7 +180,12 @@ async def _search(request: Request, resource_type: str | None, extra: Iterable[t
     pairs = list(request.query_params.multi_items()) + list(extra)
     parsed = _parse(request, resource_type, pairs)
     cursor = _cursor(parsed)
+    codes = closed_sets().check(parsed)  # codes no resource can hold (recruitment=RECRUITNG)
+    if codes and prefer_handling(request) == "strict":
+        raise InvalidRequest(codes[0].diagnostics, issues=[dataclasses.replace(i, severity="error") for i in codes])
     page = await blocking(_run, request, parsed, cursor)
+    if codes:
+        page = dataclasses.replace(page, issues=codes + page.issues)
     base = base_url(request)
     here = f"{base}/{resource_type}" if resource_type else base
     return fhir_response(searchset(base, here, parsed, cursor, page), fmt=fmt)

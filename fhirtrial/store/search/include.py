@@ -1,10 +1,12 @@
 """_include / _revinclude with :iterate and * (https://hl7.org/fhir/R4/search.html#include), for one page.
 
 Non-iterating includes apply to the page's matches; :iterate ones also to what was included, round after
-round, until nothing new turns up (or the limits below are reached).
+round, until nothing new turns up or the limits below are reached: then the result says so (``Included.cut``),
+and the REST layer reports it in the Bundle.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +20,14 @@ MAX_ROUNDS = 8
 _CHUNK = 500
 
 Key = tuple[str, str]
+
+
+@dataclass
+class Included:
+    """The resources included for one page, and why the list is incomplete when it is (None: complete)."""
+
+    resources: list[Any] = field(default_factory=list)
+    cut: str | None = None
 
 
 def _chunks(items: list[str]) -> Any:
@@ -65,27 +75,39 @@ def _sources(conn: sa.Connection, inc: Include, frontier: list[Key]) -> set[Key]
     return found
 
 
+def _found(conn: sa.Connection, includes: list[Include], frontier: list[Key]) -> set[Key]:
+    found: set[Key] = set()
+    for inc in includes:
+        found |= _sources(conn, inc, frontier) if inc.reverse else _targets(conn, inc, frontier)
+    return found
+
+
 def resolve_includes(conn: sa.Connection, postgres: bool, includes: tuple[Include, ...], matches: list[Key]
-                     ) -> list[Any]:
+                     ) -> Included:
     """StoredResources included for the page (current, not deleted, not among ``matches``), in a stable order."""
+    result = Included()
     if not includes or not matches:
-        return []
+        return result
     seen: set[Key] = set(matches)
-    out: list[Any] = []
+    out = result.resources
     frontier = list(matches)
     for round_ in range(MAX_ROUNDS):
         active = [inc for inc in includes if round_ == 0 or inc.iterate]
         if not active or not frontier:
-            break
-        found: set[Key] = set()
-        for inc in active:
-            found |= _sources(conn, inc, frontier) if inc.reverse else _targets(conn, inc, frontier)
-        new = sorted(found - seen)
+            return result
+        new = sorted(_found(conn, active, frontier) - seen)
         seen.update(new)
-        new = new[:max(0, MAX_INCLUDED - len(out))]
+        room = MAX_INCLUDED - len(out)
+        if len(new) > room:
+            result.cut = (f"only the first {MAX_INCLUDED} included resources are returned "
+                          f"({len(out) + len(new)} or more were found)")
+            new = new[:room]
         loaded = load_resources(conn, postgres, new)
         out.extend(loaded)
         frontier = [(s.resource_type, s.id) for s in loaded]
-        if len(out) >= MAX_INCLUDED:
-            break
-    return out
+        if result.cut:
+            return result
+    iterating = [inc for inc in includes if inc.iterate]
+    if iterating and frontier and _found(conn, iterating, frontier) - seen:
+        result.cut = f":iterate stopped after {MAX_ROUNDS} rounds; resources further along were not included"
+    return result

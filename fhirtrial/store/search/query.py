@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.util import ClauseAdapter
 
+from ...errors import Issue
 from ...search.request import SearchRequest
 from ..repository import SearchPage
 from ..schema import resource
@@ -174,7 +175,9 @@ class SearchEngine:
         bodies = self._bodies(conn, [row[0] for row in rows])
         matches = [stored(t, i, vid, ts, bodies[pk]) for pk, t, i, vid, ts, _body, *_ in rows if pk in bodies]
         included = resolve_includes(conn, self.postgres, request.includes, [(m.resource_type, m.id) for m in matches])
-        return SearchPage(matches, included, total, next_cursor, prev_cursor)
+        notes = [Issue("warning", "incomplete", f"_include/_revinclude: {included.cut}", ("_include",))
+                 ] if included.cut else []
+        return SearchPage(matches, included.resources, total, next_cursor, prev_cursor, notes)
 
     def _bodies(self, conn: sa.Connection, pks: list[int]) -> dict[int, str]:
         if not pks:

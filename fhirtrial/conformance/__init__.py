@@ -6,6 +6,8 @@ from definition files in ``definitions/`` (see registry.py), validated at load.
 """
 from __future__ import annotations
 
+from .registry import DEFINITIONAL_TYPES, Definitions, DefinitionError, default_definitions, load_definitions
 from .value_sets import ClosedSets, closed_sets
 
-__all__ = ["ClosedSets", "closed_sets"]
+__all__ = ["DEFINITIONAL_TYPES", "ClosedSets", "DefinitionError", "Definitions", "closed_sets",
+           "default_definitions", "load_definitions"]

@@ -17,7 +17,7 @@ from ..store.repository import Repository
 from . import edge, openapi
 from .capability import operation_hooks
 from .fastpath import ReadFastPath
-from .routes import history, instance, search, system, type_level, unknown_operation
+from .routes import definitions, history, instance, search, system, type_level, unknown_operation
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,6 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
         owned = app.state.repo is None
         if owned:
             app.state.repo = _open_default_repository(settings)
-        # Our trial SearchParameters, readable and searchable at /SearchParameter (idempotent: no new versions).
-        search.ensure_search_parameters(app.state.repo)
-        app.state.search_parameters_seeded = True
         _warn_if_indexes_set_aside(app.state.repo)
         # Bulk export jobs interrupted by a restart are picked up again at boot, not at the first poll.
         start_export_runner(app)
@@ -77,8 +74,9 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
         app.include_router(router, prefix=prefix)
     # Any other $operation: a 404 naming it (or 405 for a known one), before /{type}/{id} takes it for an id.
     app.include_router(unknown_operation.router, prefix=prefix)
-    # Search before type_level: POST /_search must not be taken for a create of type "_search".
-    for module in (system, history, search, type_level, instance):
+    # Definitional types (read and search only) before the generic routes; search before type_level: POST
+    # /_search must not be taken for a create of type "_search".
+    for module in (definitions, system, history, search, type_level, instance):
         app.include_router(module.router, prefix=prefix)
     openapi.install(app)
     app.state.capability_hooks.update(operation_hooks((path for path, _ in openapi.routes_of(app)), prefix))

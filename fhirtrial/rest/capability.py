@@ -5,12 +5,16 @@ from typing import Any, Callable, Iterable
 
 from .. import __version__
 from ..canonical import CANONICAL_BASE
-from ..resources import RESOURCE_TYPES
+from ..conformance import default_definitions
+from ..resources import DEFINITIONAL_TYPES, RESOURCE_TYPES, SERVED_TYPES
 from .bundles import now_instant
 
 TYPE_INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create",
                      "search-type")
+DEFINITION_INTERACTIONS = ("read", "search-type")  # definitional types: read-only, from the package
 SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system", "search-system")
+
+STORED = tuple(t for t in RESOURCE_TYPES if t not in DEFINITIONAL_TYPES)
 
 # Search parameters per type: (name, type, definition URL, documentation); supplied by the search registry.
 SearchParamsFor = Callable[[str], list[dict[str, Any]]]
@@ -32,7 +36,7 @@ OPERATION_DEFINITIONS = {
 def operation_hooks(paths: Iterable[str], prefix: str) -> dict[str, Any]:
     """The CapabilityStatement's operations, read off the routes really installed (``[prefix]/Type/$op``,
     ``[prefix]/{resource_type}/$op`` for every type, ``[prefix]/$op`` at system level)."""
-    per_type: dict[str, list[dict[str, str]]] = {t: [] for t in RESOURCE_TYPES}
+    per_type: dict[str, list[dict[str, str]]] = {t: [] for t in SERVED_TYPES}
     system: list[dict[str, str]] = []
     for path in sorted(set(paths)):
         if not path.startswith(prefix + "/"):
@@ -45,7 +49,7 @@ def operation_hooks(paths: Iterable[str], prefix: str) -> dict[str, Any]:
         if len(parts) == 1:
             system.append(op)
             continue
-        for rtype in (RESOURCE_TYPES if parts[0] == "{resource_type}" else (parts[0],)):
+        for rtype in (STORED if parts[0] == "{resource_type}" else (parts[0],)):
             if rtype in per_type and op not in per_type[rtype]:
                 per_type[rtype].append(op)
     return {"type_operations": lambda rtype: per_type.get(rtype, []), "system_operations": system}
@@ -59,19 +63,28 @@ def capability_statement(base: str, search_params: SearchParamsFor = _no_params,
     """``search_params(type)`` also answers for ``"Resource"``: the parameters of a system search (``rest.searchParam``).
     Our own SearchParameters (trial parameters) appear there with their canonical URLs as ``definition``."""
     resources = []
-    for rtype in RESOURCE_TYPES:
-        entry: dict[str, Any] = {
-            "type": rtype,
-            "profile": f"http://hl7.org/fhir/StructureDefinition/{rtype}",
-            "interaction": [{"code": code} for code in TYPE_INTERACTIONS],
-            "versioning": "versioned-update",
-            "readHistory": True,
-            "updateCreate": True,
-            "conditionalCreate": True,
-            "conditionalRead": "not-supported",
-            "conditionalUpdate": True,
-            "conditionalDelete": "single",
-        }
+    definitions = default_definitions()
+    for rtype in SERVED_TYPES:
+        entry: dict[str, Any] = {"type": rtype, "profile": f"http://hl7.org/fhir/StructureDefinition/{rtype}"}
+        if profiles := definitions.profiles_of(rtype):
+            entry["supportedProfile"] = profiles
+        if rtype in DEFINITIONAL_TYPES:
+            entry.update({
+                "documentation": "This server's own definitions, served read-only from its package: read and "
+                                 "search only; create, update, patch, delete and history answer 405.",
+                "interaction": [{"code": code} for code in DEFINITION_INTERACTIONS],
+                "versioning": "no-version", "readHistory": False, "updateCreate": False,
+                "conditionalCreate": False, "conditionalRead": "not-supported", "conditionalUpdate": False,
+                "conditionalDelete": "not-supported"})
+        else:
+            if extensions := definitions.extensions_on(rtype):
+                # R4 has no element listing extensions: they are named here, defined at /StructureDefinition.
+                entry["documentation"] = "Extensions: " + ", ".join(extensions)
+            entry.update({
+                "interaction": [{"code": code} for code in TYPE_INTERACTIONS],
+                "versioning": "versioned-update", "readHistory": True, "updateCreate": True,
+                "conditionalCreate": True, "conditionalRead": "not-supported", "conditionalUpdate": True,
+                "conditionalDelete": "single"})
         include, revinclude = includes(rtype)
         if include:
             entry["searchInclude"] = include

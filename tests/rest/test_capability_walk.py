@@ -23,7 +23,8 @@ import pytest
 
 from fhirtrial.config import Settings
 from fhirtrial.loading import load_examples
-from fhirtrial.resources import RESOURCE_TYPES
+from fhirtrial.conformance import default_definitions
+from fhirtrial.resources import DEFINITIONAL_TYPES, RESOURCE_TYPES, SERVED_TYPES
 from fhirtrial.rest.app import create_app
 from fhirtrial.search.extract import FhirPathIndexer
 from fhirtrial.search.dates import MAX_DATETIME, MIN_DATETIME
@@ -94,10 +95,8 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "Practitioner": {"active": True}, "PractitionerRole": {"active": True}, "Patient": {"active": True},
     "Condition": {"subject": {"reference": "Patient/walk-pat"}},
     "Observation": {"status": "final", "code": {"text": "x"}},
-    "SearchParameter": {"url": "https://example.org/SearchParameter/walk", "name": "walk", "status": "draft",
-                        "description": "walk", "code": "walk", "base": ["Patient"], "type": "token",
-                        "expression": "Patient.id"},
 }
+STORED_TYPES = tuple(t for t in RESOURCE_TYPES if t not in DEFINITIONAL_TYPES)
 
 
 @pytest.fixture
@@ -205,8 +204,13 @@ def _fulltext_word(text: str) -> str | None:
 
 
 def _samples(repo: Any, rtype: str) -> list[tuple[str, ResourceIndex]]:
-    """(id, index) of the stored resources of a type, indexed the way the store does (with related resources)."""
+    """(id, index) of the stored resources of a type, indexed the way the store does (with related resources);
+    for a definitional type, of the package's definitions."""
     import sqlalchemy as sa
+
+    if rtype in DEFINITIONAL_TYPES:
+        indexer = FhirPathIndexer(base_url=BASE)
+        return [(r["id"], indexer.index(r)) for r in default_definitions().of_type(rtype)]
 
     from fhirtrial.store.schema import resource as table
 
@@ -230,7 +234,7 @@ def _samples(repo: Any, rtype: str) -> list[tuple[str, ResourceIndex]]:
 
 
 # -- the walk ---------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("rtype", RESOURCE_TYPES)
+@pytest.mark.parametrize("rtype", SERVED_TYPES)
 async def test_every_advertised_search_parameter_works(walk: tuple[httpx.AsyncClient, Any], rtype: str) -> None:
     c, repo = walk
     cap = await _capability(c)
@@ -252,7 +256,7 @@ async def test_every_advertised_search_parameter_works(walk: tuple[httpx.AsyncCl
             elif name in ("_text", "_content"):
                 word = _fulltext_word(index.text if name == "_text" else index.content)
                 found = (rid, word) if word else None
-            elif name == "_lastUpdated":
+            elif name == "_lastUpdated" and rtype not in DEFINITIONAL_TYPES:  # definitions carry no meta
                 found = (rid, "ge2000-01-01")
             else:
                 value = _value_for(param, index)
@@ -280,7 +284,7 @@ async def test_every_advertised_search_parameter_works(walk: tuple[httpx.AsyncCl
     assert exercised_with_data  # at least _id
 
 
-@pytest.mark.parametrize("rtype", RESOURCE_TYPES)
+@pytest.mark.parametrize("rtype", SERVED_TYPES)
 async def test_every_advertised_include_works(walk: tuple[httpx.AsyncClient, Any], rtype: str) -> None:
     c, _ = walk
     entry = _resource_entry(await _capability(c), rtype)
@@ -311,7 +315,7 @@ async def test_includes_find_the_example_studies_sites(walk: tuple[httpx.AsyncCl
                for e in body["entry"])
 
 
-@pytest.mark.parametrize("rtype", RESOURCE_TYPES)
+@pytest.mark.parametrize("rtype", STORED_TYPES)
 async def test_every_advertised_interaction_works(walk: tuple[httpx.AsyncClient, Any], rtype: str) -> None:
     c, _ = walk
     entry = _resource_entry(await _capability(c), rtype)
@@ -339,6 +343,33 @@ async def test_every_advertised_interaction_works(walk: tuple[httpx.AsyncClient,
     assert entry["conditionalCreate"] and entry["conditionalUpdate"] and entry["conditionalDelete"] == "single"
 
 
+@pytest.mark.parametrize("rtype", DEFINITIONAL_TYPES)
+async def test_definitional_types_are_read_only(walk: tuple[httpx.AsyncClient, Any], rtype: str) -> None:
+    c, _ = walk
+    entry = _resource_entry(await _capability(c), rtype)
+    assert {i["code"] for i in entry["interaction"]} == {"read", "search-type"}
+    first = default_definitions().of_type(rtype)[0]
+    assert (await c.get(f"{rtype}/{first['id']}")).json() == first  # read
+    assert first["id"] in _ids(_ok(await c.get(rtype, params={"_id": first["id"]}), "search"))  # search-type
+    body = {**first, "status": "retired"}
+    writes = [("POST", rtype, body), ("PUT", f"{rtype}/{first['id']}", body),
+              ("PATCH", f"{rtype}/{first['id']}", [{"op": "replace", "path": "/status", "value": "retired"}]),
+              ("DELETE", f"{rtype}/{first['id']}", None), ("PUT", f"{rtype}?url={first['url']}", body),
+              ("DELETE", f"{rtype}?url={first['url']}", None), ("GET", f"{rtype}/{first['id']}/_history", None),
+              ("GET", f"{rtype}/_history", None)]
+    for method, url, payload in writes:
+        headers = {**JSON_HEADERS, "Content-Type": "application/json-patch+json"} if method == "PATCH" else JSON_HEADERS
+        r = await c.request(method, url, json=payload, headers=headers)
+        assert r.status_code == 405, (method, url, r.text)
+        outcome = r.json()
+        assert outcome["resourceType"] == "OperationOutcome" and "read-only" in outcome["issue"][0]["diagnostics"]
+    batch = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": body, "request": {"method": "PUT", "url": f"{rtype}/{first['id']}"}}]}
+    r = await c.post("", json=batch, headers=JSON_HEADERS)
+    assert r.status_code == 405 and "read-only" in r.text, r.text
+    assert (await c.get(f"{rtype}/{first['id']}")).json() == first  # nothing changed
+
+
 async def test_every_advertised_system_interaction_works(walk: tuple[httpx.AsyncClient, Any]) -> None:
     c, _ = walk
     cap = await _capability(c)
@@ -363,7 +394,7 @@ async def test_every_advertised_system_interaction_works(walk: tuple[httpx.Async
         _ok(await c.get(url), url)
 
 
-@pytest.mark.parametrize("rtype", RESOURCE_TYPES)
+@pytest.mark.parametrize("rtype", SERVED_TYPES)
 async def test_nothing_unadvertised_works(walk: tuple[httpx.AsyncClient, Any], rtype: str) -> None:
     c, _ = walk
     advertised = {p["name"] for p in _resource_entry(await _capability(c), rtype)["searchParam"]}
@@ -379,7 +410,7 @@ async def test_nothing_unadvertised_works(walk: tuple[httpx.AsyncClient, Any], r
             pass
         assert p.code in advertised, f"{rtype}?{p.code} works but is not advertised"
     # Parameters of other types are ignored (and said so), or refused in strict handling.
-    others = sorted({p.code for t in RESOURCE_TYPES for p in registry.for_type(t)} - advertised)[:15]
+    others = sorted({p.code for t in SERVED_TYPES for p in registry.for_type(t)} - advertised)[:15]
     for name in others:
         r = await c.get(rtype, params={name: "x"})
         assert r.status_code == 200, r.text
@@ -392,7 +423,7 @@ async def test_nothing_unadvertised_works(walk: tuple[httpx.AsyncClient, Any], r
 async def test_unlisted_types_are_not_served(walk: tuple[httpx.AsyncClient, Any]) -> None:
     c, _ = walk
     listed = {r["type"] for r in (await _capability(c))["rest"][0]["resource"]}
-    assert listed == set(RESOURCE_TYPES)
+    assert listed == set(SERVED_TYPES)
     for rtype in ("Medication", "Encounter", "Basic"):
         assert (await c.get(rtype)).status_code == 404
         assert (await c.get(f"{rtype}/x")).status_code == 404

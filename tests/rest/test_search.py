@@ -304,30 +304,21 @@ async def test_conditional_interactions_still_use_search_criteria(client: httpx.
 
 
 # -- our SearchParameters --------------------------------------------------------------------------------------------
-async def test_trial_search_parameters_are_served(settings: Settings, repo: Any) -> None:
-    app = create_app(settings, repo)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as c:
-            definitions = load_trial_definitions()
-            for d in definitions:
-                r = await c.get(f"SearchParameter/{d['id']}")
-                assert r.status_code == 200, r.text
-                assert r.json()["url"] == d["url"] and r.json()["meta"]["versionId"] == "1"
-            b = (await c.get("SearchParameter", params={"_count": 50})).json()
-            assert b["total"] == len(definitions)
-            phase = (await c.get("SearchParameter", params={"url": definitions[1]["url"]})).json()
-            assert _ids(phase) == [definitions[1]["id"]]
-            cap = (await c.get("metadata")).json()
-            urls = {p["definition"] for r in cap["rest"][0]["resource"] for p in r.get("searchParam", ())}
-            assert {d["url"] for d in definitions} <= urls
-    # A second start stores nothing new.
-    async with app.router.lifespan_context(app):
-        pass
+async def test_trial_search_parameters_are_served_from_the_package(client: httpx.AsyncClient, repo: Any) -> None:
+    definitions = load_trial_definitions()
     for d in definitions:
-        assert repo.read("SearchParameter", d["id"]).version_id == 1
-
-
-async def test_search_parameters_seeded_on_first_search(client: httpx.AsyncClient) -> None:
+        r = await client.get(f"SearchParameter/{d['id']}")
+        assert r.status_code == 200, r.text
+        assert r.json() == d
+    b = (await client.get("SearchParameter", params={"_count": 50})).json()
+    assert b["total"] == len(definitions)
+    phase = (await client.get("SearchParameter", params={"url": definitions[1]["url"]})).json()
+    assert _ids(phase) == [definitions[1]["id"]]
     b = (await client.get("SearchParameter", params={"code": "eligible-age"})).json()
     assert sorted(_ids(b)) == ["Group-eligible-age", "ResearchStudy-eligible-age"]
+    cap = (await client.get("metadata")).json()
+    urls = {p["definition"] for r in cap["rest"][0]["resource"] for p in r.get("searchParam", ())}
+    assert {d["url"] for d in definitions} <= urls
+    with repo.engine.connect() as conn:  # nothing of theirs is stored
+        assert conn.exec_driver_sql("SELECT count(*) FROM resource WHERE resource_type = 'SearchParameter'"
+                                    ).scalar_one() == 0

@@ -8,8 +8,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...errors import Issue, NotFound
-from ...resources import RESOURCE_TYPE_SET
+from ...errors import Issue, MethodNotAllowed, NotFound
+from ...resources import DEFINITIONAL_TYPES, RESOURCE_TYPE_SET
 from ...store.repository import WriteResult
 from ..context import base_url, prefer_return, read_json
 from ..auth import require_writer
@@ -21,6 +21,11 @@ T = TypeVar("T")
 
 
 def check_type(resource_type: str) -> str:
+    """A stored type; definitional ones are read-only (routes/definitions.py serves their read and search)."""
+    if resource_type in DEFINITIONAL_TYPES:
+        raise MethodNotAllowed(f"{resource_type} resources are this server's own definitions, served read-only from "
+                               "the package: only read and search are allowed", expression="resourceType",
+                               headers={"Allow": "GET"})
     if resource_type not in RESOURCE_TYPE_SET:
         raise NotFound(f"Resource type '{resource_type}' is not supported by this server",
                        expression="resourceType")

@@ -8,13 +8,12 @@ The routes are thin: parameters -> ``parse_search`` -> ``Repository.search`` -> 
 - Paging: the store's opaque cursors travel in ``_cursor``; ``self`` is the canonical query
   (``SearchRequest.to_query_string()``) plus the current cursor, ``first`` the same without it.
 - ``_summary`` / ``_elements``: rendered here (see summary.py); ``_summary=count`` returns the total only.
-- Our trial SearchParameter resources are stored idempotently (see ``ensure_search_parameters``) so they can be
-  read and searched at ``/SearchParameter`` like any resource.
+- Definitional resources (SearchParameter, StructureDefinition, CodeSystem, OperationDefinition) are not stored:
+  routes/definitions.py serves them from the package.
 """
 from __future__ import annotations
 
 import dataclasses
-import threading
 from typing import Any, Iterable
 from urllib.parse import parse_qsl, quote
 
@@ -23,12 +22,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...conformance import closed_sets
-from ...errors import Conflict, InvalidRequest, Issue, UnsupportedMediaType, operation_outcome
-from ...resources import RESOURCE_TYPES
+from ...errors import InvalidRequest, Issue, UnsupportedMediaType, operation_outcome
+from ...resources import DEFINITIONAL_TYPES, RESOURCE_TYPES
 from ...search.parser import parse_search
-from ...search.registry import default_registry, load_trial_definitions
+from ...search.registry import default_registry
 from ...search.request import SearchRequest
-from ...store.repository import Repository, SearchPage, StoredResource
+from ...store.repository import SearchPage, StoredResource
 from .. import summary as summaries
 from ..bundles import bundle, resource_fragment
 from ..context import base_url, prefer_handling, read_body, repo_of, settings_of
@@ -39,52 +38,10 @@ from .common import blocking, check_type
 router = APIRouter()
 
 CURSOR = "_cursor"
-SEARCH_PARAMETER = "SearchParameter"
-
-
-# -- our SearchParameter resources -------------------------------------------------------------------------------
-_seeded_lock = threading.Lock()
-
-
-def ensure_search_parameters(repo: Repository) -> int:
-    """Store the trial SearchParameters (trial-search-parameters.json) under their own ids.
-
-    Idempotent: an update with unchanged content makes no new version, so this runs at every start-up and
-    before the first search that can see SearchParameter resources. Returns how many versions were written.
-    """
-    written = 0
-    with _seeded_lock:
-        for definition in load_trial_definitions():
-            for attempt in range(3):
-                try:
-                    with repo.unit_of_work() as uow:
-                        current = uow.current(SEARCH_PARAMETER, definition["id"])
-                        if current is not None and not current.deleted and _same(current, definition):
-                            break
-                        if uow.update(SEARCH_PARAMETER, definition["id"], definition).outcome != "unchanged":
-                            written += 1
-                    break
-                except Conflict:  # another worker created it at the same moment
-                    if attempt == 2:
-                        raise
-    return written
-
-
-def _same(current: StoredResource, definition: dict[str, Any]) -> bool:
-    body = current.resource()
-    body.pop("meta", None)
-    return body == definition
-
-
-def _seed_once(request: Request) -> None:
-    state = request.app.state
-    if not getattr(state, "search_parameters_seeded", False):
-        ensure_search_parameters(repo_of(request))
-        state.search_parameters_seeded = True
 
 
 # -- parameters ----------------------------------------------------------------------------------------------------
-async def _form_pairs(request: Request) -> list[tuple[str, str]]:
+async def form_pairs(request: Request) -> list[tuple[str, str]]:
     raw = await read_body(request)
     if not raw.strip():
         return []
@@ -116,15 +73,7 @@ def _cursor(parsed: SearchRequest) -> str | None:
     return None
 
 
-def _sees_search_parameters(parsed: SearchRequest) -> bool:
-    if parsed.resource_type is not None:
-        return parsed.resource_type == SEARCH_PARAMETER
-    return not parsed.types or SEARCH_PARAMETER in parsed.types
-
-
 def _run(request: Request, parsed: SearchRequest, cursor: str | None) -> SearchPage:
-    if _sees_search_parameters(parsed):
-        _seed_once(request)
     if parsed.summary == "count":
         # Only the total: no entries (https://hl7.org/fhir/R4/search.html#summary).
         parsed = dataclasses.replace(parsed, count=0, total=parsed.total if parsed.total not in (None, "none")
@@ -143,11 +92,15 @@ def _entry(stored: StoredResource, base: str, mode: str, parsed: SearchRequest) 
             "search": {"mode": mode}}
 
 
+def ignored_issues(parsed: SearchRequest) -> list[Issue]:
+    return [Issue("warning", "not-supported",
+                  f"Search parameter {i.name!r} (value {i.value!r}) was ignored: {i.reason}", (i.name,))
+            for i in parsed.ignored]
+
+
 def _outcome_entry(parsed: SearchRequest, page: SearchPage) -> dict[str, Any]:
-    issues = [Issue("warning", "not-supported",
-                    f"Search parameter {i.name!r} (value {i.value!r}) was ignored: {i.reason}", (i.name,))
-              for i in parsed.ignored]
-    return {"resource": operation_outcome(issues + page.issues), "search": {"mode": "outcome"}}
+    return {"resource": operation_outcome(ignored_issues(parsed) + page.issues),
+            "search": {"mode": "outcome"}}
 
 
 def _links(here: str, parsed: SearchRequest, cursor: str | None, page: SearchPage) -> list[tuple[str, str]]:
@@ -199,7 +152,7 @@ async def system_search(request: Request) -> Response:
 
 @router.post("/_search")
 async def system_search_post(request: Request) -> Response:
-    return await _search(request, None, await _form_pairs(request))
+    return await _search(request, None, await form_pairs(request))
 
 
 @router.get("/{resource_type}")
@@ -210,7 +163,7 @@ async def type_search(request: Request, resource_type: str) -> Response:
 @router.post("/{resource_type}/_search")
 async def type_search_post(request: Request, resource_type: str) -> Response:
     check_type(resource_type)
-    return await _search(request, resource_type, await _form_pairs(request))
+    return await _search(request, resource_type, await form_pairs(request))
 
 
 # -- CapabilityStatement hooks -------------------------------------------------------------------------------------
@@ -234,10 +187,12 @@ def reference_params(resource_type: str) -> list[str]:
 def advertised_includes(resource_type: str) -> tuple[list[str], list[str]]:
     """``searchInclude`` (this type's reference parameters, and ``*``) and ``searchRevInclude`` (reference
     parameters of served types that can point at this type)."""
+    if resource_type in DEFINITIONAL_TYPES:
+        return [], []  # definitional resources are returned alone
     registry = default_registry()
     include = ["*"] + [f"{resource_type}:{code}" for code in reference_params(resource_type)]
     revinclude = []
-    for source in RESOURCE_TYPES:
+    for source in (t for t in RESOURCE_TYPES if t not in DEFINITIONAL_TYPES):
         for p in registry.for_type(source):
             if p.type == "reference" and p.expression and (not p.targets or resource_type in p.targets):
                 revinclude.append(f"{source}:{p.code}")

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 
 from .. import __version__
@@ -60,8 +61,9 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
                 app.state.repo.close()
                 app.state.repo = None
 
-    app = FastAPI(title="fhirtrial", version=__version__, lifespan=lifespan, docs_url="/docs",
-                  redoc_url=None)
+    # Swagger UI from the package's own files (fastapi-offline), never a CDN: /docs works without a network.
+    app = FastAPIOffline(title="fhirtrial", version=__version__, lifespan=lifespan, docs_url="/docs",
+                         redoc_url=None, static_url="/docs-assets")
     app.state.settings = settings
     app.state.repo = repo
     app.state.capability_hooks: dict[str, Any] = {**search.capability_hooks()}

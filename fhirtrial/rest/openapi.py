@@ -27,7 +27,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from .. import __version__
-from ..resources import RESOURCE_TYPES
+from ..resources import DEFINITIONAL_TYPES, RESOURCE_TYPES, SERVED_TYPES
 
 SCHEMA_FILE = Path(__file__).with_name("fhir-r4-schemas.json")
 EXTRA_ROOTS = ("Bundle", "OperationOutcome", "CapabilityStatement", "Parameters", "Binary")
@@ -46,7 +46,7 @@ def derive_schemas(source: dict[str, Any]) -> dict[str, Any]:
     descriptions dropped, ``ResourceList`` (any resource) replaced by a generic resource, refs rewritten."""
     definitions = source["definitions"]
     keep: set[str] = set()
-    stack = list(RESOURCE_TYPES + EXTRA_ROOTS)
+    stack = list(SERVED_TYPES + EXTRA_ROOTS)
     while stack:
         name = stack.pop()
         if name in keep or name == "ResourceList":
@@ -94,8 +94,9 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-_TYPE = {"name": "type", "in": "path", "required": True, "description": "A resource type served here",
-         "schema": {"type": "string", "enum": list(RESOURCE_TYPES)}}
+STORED_TYPES = tuple(t for t in RESOURCE_TYPES if t not in DEFINITIONAL_TYPES)
+_TYPE = {"name": "type", "in": "path", "required": True, "description": "A resource type stored here",
+         "schema": {"type": "string", "enum": list(STORED_TYPES)}}
 _ID = {"name": "id", "in": "path", "required": True, "description": "Logical id (https://hl7.org/fhir/R4/datatypes.html#id)",
        "schema": {"type": "string", "pattern": ID_PATTERN}}
 _VID = {"name": "vid", "in": "path", "required": True, "description": "Version id",
@@ -221,14 +222,39 @@ def _operations(app: FastAPI, prefix: str) -> dict[str, dict[str, Any]]:
     return paths
 
 
+def search_parameters(resource_type: str) -> list[dict[str, Any]]:
+    """The type's search parameters as OpenAPI query parameters (the CapabilityStatement's list): every value is
+    a string in FHIR's syntax for its type (prefixes, ``system|code``, ``,`` for OR)."""
+    from .routes.search import advertised_params
+
+    return [{"name": p["name"], "in": "query", "required": False,
+             "description": f"{p['type']}: {p.get('documentation') or p['definition']} ({p['definition']})",
+             "schema": {"type": "string"}} for p in advertised_params(resource_type)]
+
+
+def _per_type_search(p: str) -> dict[str, dict[str, Any]]:
+    """``GET [base]/Type`` with the type's own parameters, for every served type; read for definitional types
+    (their only other interaction)."""
+    paths: dict[str, dict[str, Any]] = {}
+    for rtype in SERVED_TYPES:
+        paths[f"{p}/{rtype}"] = {"get": _op(f"search-{rtype}", f"Search {rtype}", rtype,
+                                            search_parameters(rtype) + [_COUNT] + _COMMON,
+                                            _responses({200: _ref("Bundle")}, _READ_ERRORS))}
+        if rtype in DEFINITIONAL_TYPES:
+            paths[f"{p}/{rtype}/{{id}}"] = {"get": _op(
+                f"read-{rtype}", f"Read one of this server's {rtype} definitions (read-only)", rtype,
+                [_ID] + _COMMON, _responses({200: _ref(rtype)}, (404, 406)))}
+    return paths
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     prefix = app.state.settings.base_path.rstrip("/")
     routes = _route_keys(app)
     schemas = dict(fhir_schemas())
-    schemas["FhirResource"] = {"oneOf": [_ref(t) for t in RESOURCE_TYPES]}
+    schemas["FhirResource"] = {"oneOf": [_ref(t) for t in SERVED_TYPES]}
     schemas["ResourceBody"] = {
         "type": "object", "required": ["resourceType"],
-        "properties": {"resourceType": {"type": "string", "enum": list(RESOURCE_TYPES)},
+        "properties": {"resourceType": {"type": "string", "enum": list(STORED_TYPES)},
                        "id": {"type": "string", "pattern": ID_PATTERN}}}
     schemas["BatchBody"] = {
         "type": "object", "required": ["resourceType", "type"],
@@ -314,6 +340,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             _responses({200: bundle}, _READ_ERRORS + (413, 415)),
             {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {
                 "type": "object", "properties": {"_count": {"type": "integer", "minimum": 0}}}}}})}
+    paths.update(_per_type_search(p))
     paths.update(_operations(app, prefix))
     return {
         "openapi": "3.1.0",

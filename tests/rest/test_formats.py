@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import httpx
 
-from fhirtrial.resources import RESOURCE_TYPES
+from fhirtrial.resources import SERVED_TYPES
 
 from ..support.validators import validate_with_node
 from .conftest import JSON_HEADERS, study
@@ -29,7 +29,7 @@ async def test_capability_statement(client: httpx.AsyncClient) -> None:
     assert cs["fhirVersion"] == "4.0.1"
     assert cs["kind"] == "instance"
     types = [r["type"] for r in cs["rest"][0]["resource"]]
-    assert types == list(RESOURCE_TYPES)
+    assert types == list(SERVED_TYPES)
     verdict = validate_with_node([cs])[0]
     assert verdict.ok, verdict
 

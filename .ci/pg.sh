@@ -2,7 +2,8 @@
 # Throwaway PostgreSQL for tests (https://www.postgresql.org/docs/current/app-pg-ctl.html).
 #
 # As a script:   URL=$(.ci/pg.sh start)   ...   .ci/pg.sh stop "$URL"
-# Sourced:       . .ci/pg.sh; pg_start (exports FHIRTRIAL_DATABASE_URL and PG_TMPDIR); ...; pg_stop
+# Sourced:       . .ci/pg.sh; pg_start (exports FHIRTRIAL_TEST_DATABASE_URL and PG_TMPDIR); ...; pg_stop
+# The tests read FHIRTRIAL_TEST_DATABASE_URL only (never the server's FHIRTRIAL_DATABASE_URL) and may empty it.
 # The server runs as the `postgres` user when started by root, in a temp dir, on a free port,
 # listening on 127.0.0.1 only with trust authentication. Its database is `fhirtrial`.
 
@@ -25,12 +26,12 @@ pg_start() {
     createdb -h 127.0.0.1 -p "$port" -U postgres fhirtrial || return 1
     echo "$dir" > "/tmp/fhirtrial-pg-$port.dir"
     url="postgresql+psycopg://postgres@127.0.0.1:$port/fhirtrial"
-    export PG_TMPDIR="$dir" FHIRTRIAL_DATABASE_URL="$url"
+    export PG_TMPDIR="$dir" FHIRTRIAL_TEST_DATABASE_URL="$url"
     echo "$url"
 }
 
 pg_stop() {  # pg_stop [URL-or-port]; defaults to the server pg_start exported
-    local arg="${1:-${FHIRTRIAL_DATABASE_URL:-}}" dir="${PG_TMPDIR:-}" port
+    local arg="${1:-${FHIRTRIAL_TEST_DATABASE_URL:-}}" dir="${PG_TMPDIR:-}" port
     if [ -n "$arg" ]; then
         port=$(printf '%s' "$arg" | sed -E 's#.*:([0-9]+)(/.*)?$#\1#')
         [ -f "/tmp/fhirtrial-pg-$port.dir" ] && dir=$(cat "/tmp/fhirtrial-pg-$port.dir") && rm -f "/tmp/fhirtrial-pg-$port.dir"

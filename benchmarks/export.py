@@ -2,7 +2,7 @@
 ``$everything`` latency p50/p95, over a database loaded with synthetic studies.
 
 Usage: .venv/bin/python benchmarks/export.py [--studies 2000] [--requests 300]
-Uses a temporary SQLite database unless FHIRTRIAL_DATABASE_URL is set (PostgreSQL: give an empty,
+Uses a temporary SQLite database unless FHIRTRIAL_TEST_DATABASE_URL is set (PostgreSQL: give an empty,
 throwaway one, e.g. `. .ci/pg.sh; pg_start`). Loads with `fhirtrial import` (bulk importer) when it is
 available, else study by study through fhirtrial.loading.store_study.
 """
@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="$everything requests")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="fhirtrial-export-bench-"))
-    url = os.environ.get("FHIRTRIAL_DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
+    url = os.environ.get("FHIRTRIAL_TEST_DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
     env = {**os.environ, "FHIRTRIAL_DATABASE_URL": url, "FHIRTRIAL_API_TOKEN": TOKEN,
            "FHIRTRIAL_EXPORT_DIR": str(tmp / "bulk")}
     env.pop("FHIRTRIAL_EXPORT_BATCH_DELAY_S", None)

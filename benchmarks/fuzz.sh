@@ -2,7 +2,7 @@
 # A long schemathesis run over every operation of /openapi.json against a live `fhirtrial serve`:
 # no 5xx, responses conform to the schema (status codes, content types, bodies).
 #   benchmarks/fuzz.sh [MAX_EXAMPLES=300] [extra `st run` options...]
-# Uses a fresh SQLite database in a temporary directory (or FHIRTRIAL_DATABASE_URL if set).
+# Uses a fresh SQLite database in a temporary directory (or FHIRTRIAL_TEST_DATABASE_URL if set: a throwaway one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -11,7 +11,7 @@ MAX_EXAMPLES=${1:-300}
 shift || true
 TMP=$(mktemp -d)
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export FHIRTRIAL_DATABASE_URL=${FHIRTRIAL_DATABASE_URL:-sqlite:///$TMP/fuzz.db}
+export FHIRTRIAL_DATABASE_URL=${FHIRTRIAL_TEST_DATABASE_URL:-sqlite:///$TMP/fuzz.db}
 export FHIRTRIAL_API_TOKEN=fuzz-token
 $PY -c "from fhirtrial.store.migrate import migrate; import os; migrate(os.environ['FHIRTRIAL_DATABASE_URL'])"
 $PY -m fhirtrial.cli.main serve --port "$PORT" >"$TMP/server.log" 2>&1 &

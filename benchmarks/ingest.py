@@ -1,7 +1,7 @@
 """Import throughput: studies/s and resources/s into SQLite and PostgreSQL, peak RSS, database bytes per study.
 
 Usage: .venv/bin/python benchmarks/ingest.py [--sizes 10000 100000] [--large] [--jobs 1 2] [--no-validate]
-PostgreSQL is measured when FHIRTRIAL_DATABASE_URL is set (start a throwaway one with `. .ci/pg.sh; pg_start`).
+PostgreSQL is measured when FHIRTRIAL_TEST_DATABASE_URL is set (it is emptied) (start a throwaway one with `. .ci/pg.sh; pg_start`).
 Each run is `fhirtrial import` in a fresh process on a fresh database (synthetic studies from `fhirtrial synth`).
 """
 from __future__ import annotations
@@ -82,7 +82,7 @@ def main() -> None:
     ap.add_argument("--no-validate", action="store_true")
     args = ap.parse_args()
     sizes = args.sizes + ([500_000] if args.large else [])
-    pg = os.environ.get("FHIRTRIAL_DATABASE_URL")
+    pg = os.environ.get("FHIRTRIAL_TEST_DATABASE_URL")
     work = Path(tempfile.mkdtemp(prefix="fhirtrial-ingest-bench-"))
     results: dict[tuple[str, int, int], dict[str, float]] = {}
     for n in sizes:

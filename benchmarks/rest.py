@@ -1,7 +1,7 @@
 """Read-by-id and create throughput of fhirtrial vs a bare uvicorn + orjson app, measured in one run with wrk.
 
 Usage: .venv/bin/python benchmarks/rest.py [--seconds 10] [--connections 16]
-Needs `wrk` (Debian package). Uses a temporary SQLite database unless FHIRTRIAL_DATABASE_URL is set.
+Needs `wrk` (Debian package). Uses a temporary SQLite database unless FHIRTRIAL_TEST_DATABASE_URL is set.
 Reads are measured three ways: one id again and again, 1,000 ids at random (both with the read cache, which
 holds answers until the next commit), and one id on a second server started with FHIRTRIAL_READ_CACHE_MB=0.
 """
@@ -87,7 +87,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="fhirtrial-bench-"))
-    db = os.environ.get("FHIRTRIAL_DATABASE_URL", f"sqlite:///{tmp}/bench.db")
+    db = os.environ.get("FHIRTRIAL_TEST_DATABASE_URL", f"sqlite:///{tmp}/bench.db")
     port, bare_port, plain_port = free_port(), free_port(), free_port()
     env = {**os.environ, "FHIRTRIAL_DATABASE_URL": db, "FHIRTRIAL_API_TOKEN": TOKEN}
     server = start_server(env, port)

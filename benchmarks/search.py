@@ -13,6 +13,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -193,8 +194,9 @@ def bench(label: str, repo: SQLRepository, runs: int, plans: bool) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000])
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/bench"))
-    ap.add_argument("--pg", default=os.environ.get("FHIRTRIAL_BENCH_PG"), help="PostgreSQL URL (emptied!)")
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "fhirtrial-bench")
+    ap.add_argument("--pg", default=os.environ.get("FHIRTRIAL_TEST_DATABASE_URL"),
+                    help="PostgreSQL URL (emptied!; default FHIRTRIAL_TEST_DATABASE_URL)")
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--no-plans", action="store_true")
     ap.add_argument("--skip-sqlite", action="store_true", help="only PostgreSQL")

@@ -1,27 +1,52 @@
-"""Shared fixtures: the database under test (SQLite file, or PostgreSQL from FHIRTRIAL_DATABASE_URL) and an
-empty, migrated SQLRepository per test."""
+"""Shared fixtures: the database under test (a SQLite file per test, or the PostgreSQL database named by
+FHIRTRIAL_TEST_DATABASE_URL -- never the server's FHIRTRIAL_DATABASE_URL) and an empty, migrated SQLRepository
+per test."""
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import sqlalchemy as sa
+# The server's settings of the user's shell (FHIRTRIAL_DATABASE_URL above all) must reach neither the tests nor
+# the servers and commands they start; the default data directory is a temporary one. Done before fhirtrial is
+# imported, so no setting is read from them.
+for _name in [n for n in os.environ if n.startswith("FHIRTRIAL_") and not n.startswith("FHIRTRIAL_TEST_")]:
+    del os.environ[_name]
+_DATA_DIR = tempfile.mkdtemp(prefix="fhirtrial-test-data-")
+atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
+os.environ["FHIRTRIAL_DATA_DIR"] = _DATA_DIR
 
-from fhirtrial.store.migrate import migrate
-from fhirtrial.store.sql import SQLRepository
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
 
-PG_ENV = "FHIRTRIAL_DATABASE_URL"
+from fhirtrial.store.migrate import migrate  # noqa: E402
+from fhirtrial.store.sql import SQLRepository  # noqa: E402
+
+from .support.database import MARKER, TEST_DATABASE_ENV, UnsafeTestDatabase, claim  # noqa: E402
+
+PG_ENV = TEST_DATABASE_ENV
 
 
 def _pg_url() -> str | None:
     return os.environ.get(PG_ENV) or None
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse, in one line and before anything is written, a test database the suite did not create."""
+    url = _pg_url()
+    if url:
+        try:
+            claim(url)
+        except UnsafeTestDatabase as exc:
+            pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 class _Truncator:
-    """Empties every table but alembic_version of a migrated PostgreSQL database, in one statement."""
+    """Empties every table but alembic_version and the marker of a migrated PostgreSQL database, in one
+    statement."""
 
     def __init__(self, url: str) -> None:
         from fhirtrial.store.engine import create_engine
@@ -30,7 +55,7 @@ class _Truncator:
         with self.engine.connect() as conn:
             names = conn.execute(sa.text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND tablename <> 'alembic_version'")).scalars().all()
+                "AND tablename NOT IN ('alembic_version', :marker)"), {"marker": MARKER}).scalars().all()
         self.sql = "TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY"
 
     def __call__(self) -> None:

@@ -3,10 +3,11 @@
 https://hl7.org/fhir/uv/bulkdata/export.html -- kick-off creates a ``queued`` row; a runner claims it (PostgreSQL:
 ``FOR UPDATE SKIP LOCKED``; SQLite: inside a ``BEGIN IMMEDIATE`` write transaction), so exactly one worker runs a
 job however many server processes poll the table. A running job beats a heartbeat on every batch; a job whose
-process died (same host and its pid gone, or no heartbeat for ``STALE_AFTER_S``) is re-queued and run again
+process died (same host and its pid gone, or no heartbeat for ``export_stale_s``) is re-queued and run again
 from the start, up to ``MAX_ATTEMPTS`` times, then marked failed -- never silently lost. A graceful shutdown
 re-queues the job it was running. Finished jobs (complete, failed, cancelled) are removed with their files
-``export_retention_h`` hours after they ended; the status of a complete job says when, in ``Expires``.
+``export_retention_h`` hours after they ended; the status of a complete job says when, in ``Expires``. Every
+knob comes from the app's Settings (``FHIRTRIAL_EXPORT_*``), read when the runner starts.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from ..config import get_settings
+from ..config import Settings
 from ..store.engine import WRITE
 from ..store.failures import translated
 from ..store.schema import UTCDateTime, export_job
@@ -35,13 +36,9 @@ log = logging.getLogger("fhirtrial.export")
 
 QUEUED, RUNNING, COMPLETE, FAILED, CANCELLED = "queued", "running", "complete", "failed", "cancelled"
 MAX_ATTEMPTS = 3
-STALE_AFTER_S = get_settings().export_stale_s
 HEARTBEAT_EVERY_S = 0.5
 POLL_EVERY_S = 1.0
 RECOVER_EVERY_S = 5.0
-# Seconds to sleep after each batch: a throttle for tests and demos (a job slow enough to kill mid-run).
-BATCH_DELAY_S = get_settings().export_batch_delay_s
-BATCH_SIZE = get_settings().export_batch_size
 
 _HOST = socket.gethostname()
 _ACTIVE_TOKENS: set[str] = set()  # runner tokens alive in this process
@@ -188,8 +185,9 @@ class JobStore:
             conn.execute(export_job.update().where(_j.id == job_id).values(status=CANCELLED, heartbeat=_now()))
         return _job(row)
 
-    def recover(self, *, stale_after_s: float = STALE_AFTER_S) -> list[tuple[str, str]]:
-        """Re-queue (or fail, after MAX_ATTEMPTS) running jobs whose worker is gone; returns (id, new status)."""
+    def recover(self, *, stale_after_s: float) -> list[tuple[str, str]]:
+        """Re-queue (or fail, after MAX_ATTEMPTS) running jobs whose worker is gone or has been silent for
+        ``stale_after_s`` seconds; returns (id, new status)."""
         cutoff = _now() - timedelta(seconds=stale_after_s)
         changed: list[tuple[str, str]] = []
         with translated(), self._write() as conn, conn.begin():
@@ -249,13 +247,19 @@ class _Stop(Exception):
 
 
 class ExportRunner:
-    """One background thread per server process that claims and runs queued jobs, one at a time."""
+    """One background thread per server process that claims and runs queued jobs, one at a time, with the
+    export settings of the app that owns it."""
 
-    def __init__(self, repo: Any, export_dir: Path, retention_s: float | None = None) -> None:
+    def __init__(self, repo: Any, settings: Settings) -> None:
         self.repo = repo
         self.jobs = JobStore(repo)
-        self.export_dir = Path(export_dir)
-        self.retention_s = get_settings().export_retention_s if retention_s is None else retention_s
+        assert settings.export_dir is not None  # Settings fills it in
+        self.export_dir = Path(settings.export_dir)
+        self.retention_s = settings.export_retention_s
+        self.batch_size = settings.export_batch_size
+        # Seconds to sleep after each batch: a throttle for tests and demos (a job slow enough to kill mid-run).
+        self.batch_delay_s = settings.export_batch_delay_s
+        self.stale_after_s = settings.export_stale_s
         self.token = uuid.uuid4().hex[:12]
         self.worker = f"{_HOST}:{os.getpid()}:{self.token}"
         self._wake = threading.Event()
@@ -289,7 +293,7 @@ class ExportRunner:
             try:
                 if time.monotonic() - last_recover >= RECOVER_EVERY_S:
                     last_recover = time.monotonic()
-                    self.jobs.recover()
+                    self.jobs.recover(stale_after_s=self.stale_after_s)
                     self.expire()
                 job = self.jobs.claim(self.worker)
                 if job is not None:
@@ -321,12 +325,12 @@ class ExportRunner:
                 last_beat[0] = now
                 if not self.jobs.beat(job.id, self.worker, done, total):
                     raise _Stop(requeue=False)
-            if BATCH_DELAY_S:
-                time.sleep(BATCH_DELAY_S)
+            if self.batch_delay_s:
+                time.sleep(self.batch_delay_s)
 
         try:
             result = export_ndjson(self.repo, directory, types=job.types, since=job.since, scope=job.scope,
-                                   batch=BATCH_SIZE, tick=tick)
+                                   batch=self.batch_size, tick=tick)
         except _Stop as stop:
             remove_files(self.export_dir, job.id)
             if stop.requeue:
@@ -354,8 +358,7 @@ def ensure_runner(app: Any) -> ExportRunner:
     with _RUNNER_LOCK:
         runner = getattr(app.state, "export_runner", None)
         if runner is None or not runner.alive:
-            settings = app.state.settings
-            runner = ExportRunner(app.state.repo, settings.export_dir, settings.export_retention_s)
+            runner = ExportRunner(app.state.repo, app.state.settings)
             runner.start()
             app.state.export_runner = runner
     return runner

@@ -1,4 +1,4 @@
-"""Mapping tables (mappings/*.yaml) loaded, validated and precompiled once, https://hl7.org/fhir/R4/terminologies.html."""
+"""Mapping tables (fhirtrial/mappings/*.yaml) loaded, validated and precompiled once, https://hl7.org/fhir/R4/terminologies.html."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

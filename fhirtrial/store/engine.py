@@ -4,6 +4,7 @@ https://hl7.org/fhir/R4/http.html#concurrency -- write transactions take the wri
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,6 +49,8 @@ def sqlite_pragmas(dbapi_conn: Any, busy_timeout_s: float) -> None:
 def create_engine(url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, pool_size: int = 10) -> sa.Engine:
     u = normalize_url(url)
     if u.get_backend_name() == "sqlite":
+        # The default database lives in the data directory, which may not exist yet on a first run.
+        Path(u.database).expanduser().absolute().parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(u, connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
                                   pool_size=pool_size, max_overflow=2 * pool_size)
         _install_sqlite_begin(engine, busy_timeout_s)
@@ -67,6 +70,14 @@ def _install_sqlite_begin(engine: sa.Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
+
+
+def shown_url(url: str) -> str:
+    """The database as a user should see it: password hidden, a SQLite file as its absolute path."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+        u = u.set(database=str(Path(u.database).expanduser().absolute()))
+    return u.render_as_string(hide_password=True)
 
 
 def is_postgres(engine: sa.Engine | sa.Connection) -> bool:

@@ -5,14 +5,19 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
 
+from fhirtrial.config import Settings
 from fhirtrial.export import jobs
+from fhirtrial.rest.app import create_app
 from fhirtrial.store.schema import export_job
+
+STALE_S = 60.0
 
 
 def _new(store: jobs.JobStore) -> jobs.Job:
@@ -44,7 +49,7 @@ def test_recover_requeues_a_dead_workers_job_then_gives_up(repo: Any) -> None:
     for attempt in range(1, jobs.MAX_ATTEMPTS + 1):
         assert store.claim(dead).id == job.id
         expected = jobs.QUEUED if attempt < jobs.MAX_ATTEMPTS else jobs.FAILED
-        assert store.recover() == [(job.id, expected)]
+        assert store.recover(stale_after_s=STALE_S) == [(job.id, expected)]
     failed = store.get(job.id)
     assert failed.status == jobs.FAILED and "interrupted 3 times" in failed.error
 
@@ -54,11 +59,11 @@ def test_recover_leaves_live_workers_alone_but_not_silent_ones(repo: Any) -> Non
     live, remote = _new(store), _new(store)
     assert store.claim(f"{socket.gethostname()}:{os.getppid()}:y").id == live.id  # a live process on this host
     assert store.claim("other-host:1:z").id == remote.id  # another host: judged by its heartbeat
-    assert store.recover() == []
+    assert store.recover(stale_after_s=STALE_S) == []
     with repo.engine.begin() as conn:
         conn.execute(export_job.update().where(export_job.c.id == remote.id).values(
-            heartbeat=datetime.now(timezone.utc) - timedelta(seconds=jobs.STALE_AFTER_S + 5)))
-    assert store.recover() == [(remote.id, jobs.QUEUED)]
+            heartbeat=datetime.now(timezone.utc) - timedelta(seconds=STALE_S + 5)))
+    assert store.recover(stale_after_s=STALE_S) == [(remote.id, jobs.QUEUED)]
     assert store.get(live.id).status == jobs.RUNNING
 
 
@@ -77,7 +82,7 @@ def test_cancel_and_beat(repo: Any) -> None:
 
 def test_finished_jobs_expire_with_their_files(repo: Any, tmp_path: Any) -> None:
     store = jobs.JobStore(repo)
-    runner = jobs.ExportRunner(repo, tmp_path, retention_s=3600)
+    runner = jobs.ExportRunner(repo, Settings(export_dir=tmp_path, export_retention_h=1))
     old, recent, running = _new(store), _new(store), _new(store)
     for job in (old, recent):
         assert store.claim("w").id == job.id
@@ -93,4 +98,26 @@ def test_finished_jobs_expire_with_their_files(repo: Any, tmp_path: Any) -> None
     assert store.get(running.id).status == jobs.RUNNING  # only finished jobs expire (recover handles the rest)
     finished = store.get(recent.id)
     assert jobs.expires_at(finished, 3600) == finished.heartbeat + timedelta(hours=1)
-    assert jobs.ExportRunner(repo, tmp_path, retention_s=0).expire() == []  # 0 keeps everything
+    assert jobs.ExportRunner(repo, Settings(export_dir=tmp_path, export_retention_h=0)).expire() == []  # 0 keeps all
+
+
+def test_the_apps_runner_follows_the_apps_settings(database_url: str, repo: Any, tmp_path: Any) -> None:
+    """FHIRTRIAL_EXPORT_STALE_S of the app (here 1 s, not the default 60 s) decides when a silent job is taken
+    over: the runner re-queues another host's job silent for 5 s, then runs it to the end."""
+    store = jobs.JobStore(repo)
+    job = _new(store)
+    assert store.claim("other-host:1:z").id == job.id
+    with repo.engine.begin() as conn:
+        conn.execute(export_job.update().where(export_job.c.id == job.id).values(
+            heartbeat=datetime.now(timezone.utc) - timedelta(seconds=5)))
+    app = create_app(Settings(database_url=database_url, export_dir=tmp_path, export_stale_s=1), repo)
+    runner = jobs.ensure_runner(app)
+    try:
+        assert (runner.stale_after_s, runner.export_dir) == (1, tmp_path)
+        deadline = time.monotonic() + 20
+        while store.get(job.id).status != jobs.COMPLETE:
+            assert time.monotonic() < deadline, store.get(job.id)
+            time.sleep(0.05)
+        assert store.get(job.id).attempts == 2 and store.get(job.id).worker == runner.worker
+    finally:
+        jobs.stop_export_runner(app)

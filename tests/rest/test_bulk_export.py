@@ -174,11 +174,20 @@ async def test_cancel_removes_the_files(bulk: httpx.AsyncClient, repo: Any, tmp_
     assert_outcome(await bulk.delete(location, headers=AUTH), 404)
 
 
-async def test_cancel_while_running(bulk: httpx.AsyncClient, repo: Any, tmp_path: Path,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+async def slow_bulk(database_url: str, repo: Any, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """Jobs read 2 resources at a time and pause 50 ms after each read (FHIRTRIAL_EXPORT_BATCH_SIZE/_DELAY_S)."""
+    settings = Settings(database_url=database_url, api_token=TOKEN, export_dir=tmp_path / "export",
+                        export_batch_size=2, export_batch_delay_s=0.05)
+    app, client = _make_client(settings, repo)
+    async with client:
+        yield client
+    jobs.stop_export_runner(app)
+
+
+async def test_cancel_while_running(slow_bulk: httpx.AsyncClient, repo: Any, tmp_path: Path) -> None:
+    bulk = slow_bulk
     load_studies(repo, 3)
-    monkeypatch.setattr(jobs, "BATCH_SIZE", 2)
-    monkeypatch.setattr(jobs, "BATCH_DELAY_S", 0.05)
     location = await _kickoff(bulk)
     job_id = location.rsplit("/", 1)[1]
     for _ in range(200):

@@ -1,13 +1,11 @@
 FROM python:3.11-slim
-WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY fhirtrial ./fhirtrial
-COPY mappings ./mappings
-COPY examples ./examples
-RUN pip install --no-cache-dir -e .
-ENV FHIRTRIAL_DATABASE_URL=sqlite:////data/fhirtrial.db \
-    FHIRTRIAL_MAPPINGS_DIR=/app/mappings \
-    FHIRTRIAL_EXAMPLES_DIR=/app/examples
+# A regular (not editable) install: the mapping tables and the seed study ship inside the package.
+COPY pyproject.toml README.md /src/
+COPY fhirtrial /src/fhirtrial
+RUN pip install --no-cache-dir /src && rm -rf /src
+# The default database (/data/fhirtrial.db) and the $export files (/data/export) live in the volume.
+ENV FHIRTRIAL_DATA_DIR=/data
 VOLUME /data
+WORKDIR /data
 EXPOSE 8000
 CMD ["fhirtrial", "serve", "--host", "0.0.0.0", "--port", "8000", "--load-examples"]

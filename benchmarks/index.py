@@ -1,7 +1,7 @@
 """Index-extraction throughput: resources/s overall and µs per resource per type (https://hl7.org/fhir/R4/search.html).
 
 Usage: .venv/bin/python benchmarks/index.py [--rounds 50] [--slow]
-Uses the CT.gov records in /work/shared/data/ctgov through fhirtrial.mapping (tests/search/samples.py) plus the
+Uses the CT.gov records in ../shared/data/ctgov through fhirtrial.mapping (tests/search/samples.py) plus the
 hand-made resources; --slow measures the fhirpathpy-only indexer for comparison.
 """
 from __future__ import annotations
@@ -13,10 +13,11 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
 from fhirtrial.search.extract import FhirPathIndexer  # noqa: E402
-from search.samples import HAND_MADE, ctgov_all, related_for  # noqa: E402
+from tests.search.samples import HAND_MADE, ctgov_all, related_for  # noqa: E402
+from tests.support.shared_data import CTGOV_DIR, MISSING  # noqa: E402
 
 
 def main() -> None:
@@ -24,6 +25,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=50)
     ap.add_argument("--slow", action="store_true", help="also time fhirpathpy-only evaluation")
     args = ap.parse_args()
+    if not list(CTGOV_DIR.glob("NCT*.json")):
+        raise SystemExit(MISSING)
     resources = ctgov_all() + HAND_MADE
     related = related_for(resources)
     studies = sum(r["resourceType"] == "ResearchStudy" for r in resources)

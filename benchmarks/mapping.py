@@ -1,4 +1,5 @@
-"""Mapping throughput over the real records in examples/ctgov (studies/s), https://hl7.org/fhir/R4/bundle.html.
+"""Mapping throughput over the real records of ../shared/data/ctgov and the seed study (studies/s),
+https://hl7.org/fhir/R4/bundle.html.
 
 Run: .venv/bin/python benchmarks/mapping.py [seconds-per-measure]
 """
@@ -13,6 +14,9 @@ import orjson
 from fhirtrial.mapping import get_tables, map_study
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.shared_data import CTGOV_DIR, MISSING  # noqa: E402
 
 
 def measure(records: list[dict], seconds: float, serialise: bool) -> tuple[float, int]:
@@ -29,8 +33,11 @@ def measure(records: list[dict], seconds: float, serialise: bool) -> tuple[float
 
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
-    records = [orjson.loads(p.read_bytes()) for p in sorted((ROOT / "examples" / "ctgov").glob("NCT*.json"))]
-    records.append(orjson.loads((ROOT / "examples" / "NCT01297972.json").read_bytes()))
+    files = sorted(CTGOV_DIR.glob("NCT*.json"))
+    if not files:
+        raise SystemExit(MISSING)
+    records = [orjson.loads(p.read_bytes()) for p in files]
+    records.append(orjson.loads((ROOT / "fhirtrial" / "examples" / "NCT01297972.json").read_bytes()))
     start = time.perf_counter()
     get_tables()
     print(f"table load + validation: {(time.perf_counter() - start) * 1000:.1f} ms (once per process)")

@@ -95,7 +95,7 @@ def main() -> None:
     procs = [server]
     try:
         wait_up(f"{base}/metadata", server)
-        example = ROOT / "examples" / "NCT01297972.expected.json"
+        example = ROOT / "fhirtrial" / "examples" / "NCT01297972.expected.json"
         if example.exists():
             study = next(e["resource"] for e in orjson.loads(example.read_bytes())["entry"]
                          if e["resource"]["resourceType"] == "ResearchStudy")

@@ -1,10 +1,11 @@
-"""Time the validator per resource on the mapped example studies: ``python benchmarks/validate.py``.
+"""Time the validator per resource on the mapped real studies of ../shared/data/ctgov: ``python benchmarks/validate.py``.
 
 https://hl7.org/fhir/R4/validation.html ; the importer budget is >1000 studies/s of ~8 resources each.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -16,12 +17,17 @@ from fhirtrial.mapping import map_study
 from fhirtrial.validation import check_structure, validate, validate_content
 from fhirtrial.validation.fast_structure import check_structure_fast
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "ctgov"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.shared_data import CTGOV_DIR, MISSING  # noqa: E402
 
 
 def resources() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for path in sorted(EXAMPLES.glob("*.json")):
+    files = sorted(CTGOV_DIR.glob("NCT*.json"))
+    if not files:
+        raise SystemExit(MISSING)
+    for path in files:
         out.extend(map_study(orjson.loads(path.read_bytes())).resources)
     return out
 
@@ -43,7 +49,7 @@ def main() -> None:
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in batch:
         by_type[r["resourceType"]].append(r)
-    print(f"{len(batch)} resources from {EXAMPLES}")
+    print(f"{len(batch)} resources from {CTGOV_DIR}")
     print(f"{'type':<20}{'n':>5}{'content µs':>14}{'structure µs':>14}{'fast µs':>10}{'ratio':>8}"
           f"{'validate µs':>14}")
     for rtype, items in sorted(by_type.items()) + [("ALL", batch)]:

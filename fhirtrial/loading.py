@@ -1,22 +1,47 @@
-"""Store ClinicalTrials.gov records through the transaction interaction, https://hl7.org/fhir/R4/http.html#transaction."""
+"""Example data for ``fhirtrial serve --load-examples``: the seed study NCT01297972 (shipped in the package) plus
+studies of ``fhirtrial synth`` generated at load time, https://clinicaltrials.gov/data-api/api.
+
+Stored through the import pipeline (the same mapping, validation and writes as ``fhirtrial import``), so loading
+them again changes nothing. ``store_study`` stores one study through the transaction interaction instead
+(https://hl7.org/fhir/R4/http.html#transaction).
+"""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 
 from .store.repository import Repository
 
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+SEED_STUDY = EXAMPLES_DIR / "NCT01297972.json"
+SYNTHETIC_STUDIES = 300  # a full-looking server in a few seconds
+SYNTHETIC_SEED = 20110214  # fixed: every --load-examples stores the same studies
 
-def example_records(directory: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """The CT.gov records in ``examples/`` (expected outputs are skipped)."""
-    for path in sorted(directory.rglob("*.json")):
-        if path.name.endswith(".expected.json"):
-            continue
-        record = orjson.loads(path.read_bytes())
-        if isinstance(record, dict) and "protocolSection" in record:
-            yield path, record
+
+def example_records(synthetic: int = SYNTHETIC_STUDIES, seed: int = SYNTHETIC_SEED) -> list[dict[str, Any]]:
+    """The seed study, then ``synthetic`` studies of ``fhirtrial synth --seed`` (NCT9xxxxxxx ids)."""
+    from .ingest.synth import generate
+
+    return [orjson.loads(SEED_STUDY.read_bytes()), *(generate(synthetic, seed) if synthetic > 0 else ())]
+
+
+def load_examples(repo: Repository, synthetic: int = SYNTHETIC_STUDIES, seed: int = SYNTHETIC_SEED) -> int:
+    """Store the example studies (idempotent); returns how many were loaded. Raises RuntimeError if one fails."""
+    from .ingest.pipeline import import_records
+    from .store.bulk import BulkWriter
+
+    failures: list[str] = []
+
+    def on_batch(_summary: Any, results: list[Any]) -> None:
+        failures.extend(f"{r.study.nct_id}: {r.error or r.study.error}" for r in results if r.outcome == "failed")
+
+    summary = import_records(example_records(synthetic, seed), BulkWriter(repo), origin="examples",  # type: ignore[arg-type]
+                             on_batch=on_batch)
+    if failures:
+        raise RuntimeError(f"{len(failures)} example studies could not be stored: {'; '.join(failures[:3])}")
+    return summary.done
 
 
 def store_study(repo: Repository, record: dict[str, Any], base: str) -> dict[str, Any]:
@@ -25,11 +50,3 @@ def store_study(repo: Repository, record: dict[str, Any], base: str) -> dict[str
     from .rest.transaction import process
 
     return process(repo, map_study(record).bundle(), base, include_body=False)
-
-
-def load_examples(repo: Repository, directory: Path, base: str) -> int:
-    count = 0
-    for _, record in example_records(directory):
-        store_study(repo, record, base)
-        count += 1
-    return count

@@ -1,22 +1,37 @@
-"""Storing mapped studies through the transaction interaction: https://hl7.org/fhir/R4/http.html#transaction."""
+"""The examples of ``serve --load-examples`` (the seed study plus ``fhirtrial synth`` studies), and storing mapped
+studies through the transaction interaction: https://hl7.org/fhir/R4/http.html#transaction."""
 from __future__ import annotations
 
 import copy
 from pathlib import Path
 from typing import Any
 
-from fhirtrial.loading import example_records, load_examples, store_study
+import orjson
+
+from fhirtrial.ingest.synth import generate
+from fhirtrial.loading import SEED_STUDY, SYNTHETIC_SEED, SYNTHETIC_STUDIES, example_records, load_examples, \
+    store_study
 from fhirtrial.mapping import map_study
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ROOT = Path(__file__).resolve().parents[1]
 BASE = "http://testserver/fhir"
 
 
+def test_the_examples_are_the_seed_study_and_synthetic_ones() -> None:
+    records = example_records(12)
+    ids = [r["protocolSection"]["identificationModule"]["nctId"] for r in records]
+    assert ids[0] == "NCT01297972" and len(set(ids)) == 13
+    assert all(i.startswith("NCT9") for i in ids[1:])  # synth's id space: never a real study
+    assert records[1:] == list(generate(12, SYNTHETIC_SEED)) and example_records(12) == records  # deterministic
+    assert 200 <= SYNTHETIC_STUDIES <= 1000  # "a few hundred": a full-looking server, loaded in seconds
+    assert SEED_STUDY.is_relative_to(ROOT / "fhirtrial")  # shipped inside the package (pip install . has it)
+
+
 def test_every_example_stores_and_reads_back(repo: Any) -> None:
-    n = load_examples(repo, EXAMPLES, BASE)
-    records = list(example_records(EXAMPLES))
-    assert n == len(records) >= 14
-    for _, record in records:
+    n = load_examples(repo, synthetic=12)
+    records = example_records(12)
+    assert n == len(records) == 13
+    for record in records:
         mapped = map_study(record)
         for resource in mapped.resources:
             stored = repo.read(resource["resourceType"], resource["id"]).resource()
@@ -25,14 +40,14 @@ def test_every_example_stores_and_reads_back(repo: Any) -> None:
 
 
 def test_storing_again_makes_no_new_versions(repo: Any) -> None:
-    load_examples(repo, EXAMPLES, BASE)
+    load_examples(repo, synthetic=5)
     before = repo.history(None, None, count=1).total
-    load_examples(repo, EXAMPLES, BASE)
+    load_examples(repo, synthetic=5)
     assert repo.history(None, None, count=1).total == before
 
 
 def test_a_changed_record_updates_only_what_changed(repo: Any) -> None:
-    _, record = next(r for r in example_records(EXAMPLES) if r[0].name == "NCT01297972.json")
+    record = orjson.loads(SEED_STUDY.read_bytes())
     store_study(repo, record, BASE)
     changed = copy.deepcopy(record)
     changed["protocolSection"]["identificationModule"]["briefTitle"] += " (amended)"

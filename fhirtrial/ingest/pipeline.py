@@ -16,7 +16,7 @@ from typing import Any
 from ..search.index import Indexer
 from ..store.bulk import BulkWriter, StudyResult
 from .dedupe import dedupe_last_wins
-from .items import SourceItem
+from .items import Origin, SourceItem, study_item
 from .prepare import PreparedStudy, SeenShared, failed_item, init_worker, prepare_in_worker, prepare_record
 
 DEFAULT_BATCH = 500
@@ -132,8 +132,27 @@ def run_import(paths: list[Path | str], writer: BulkWriter, *, jobs: int = 1, ba
     Raises SourceError (exit code 2) when nothing at all can be read."""
     from .sources import iter_records
 
+    return import_items(lambda: iter_records(paths), writer, jobs=jobs, batch=batch, validate=validate,
+                        on_batch=on_batch, summary=summary, bulk=bulk, on_index=on_index)
+
+
+def import_records(records: Iterable[Any], writer: BulkWriter, *, origin: str = "records",
+                   **options: Any) -> Summary:
+    """Import study records already in memory (e.g. the examples of ``serve --load-examples``), with the options
+    of run_import; a value that is not a study is reported like a bad input line."""
+    values = list(records)
+    return import_items(lambda: (study_item(v, Origin(origin, index=n)) for n, v in enumerate(values)), writer,
+                        **options)
+
+
+def import_items(source: Callable[[], Iterable[SourceItem]], writer: BulkWriter, *, jobs: int = 1,
+                 batch: int = DEFAULT_BATCH, validate: bool = True,
+                 on_batch: Callable[[Summary, list[StudyResult]], None] | None = None,
+                 summary: Summary | None = None, bulk: bool | None = False,
+                 on_index: Callable[[str, float], None] | None = None) -> Summary:
+    """run_import over any re-iterable source of items (``source()`` is called once per dedupe pass)."""
     summary = summary or Summary()
-    counted = _Counted(lambda: iter_records(paths))
+    counted = _Counted(source)
     items = dedupe_last_wins(counted)
 
     # The first item ends the dedupe pass: SourceError surfaces here, in this thread, and the total is known.

@@ -16,10 +16,10 @@ N_BULK = 57  # Organizations for the paging scenarios (several pages at _count=1
 
 @pytest.fixture
 def server(database_url: str, repo: Any, tmp_path: Path) -> Iterator[str]:
-    """``fhirtrial serve`` with the example studies and N_BULK Organizations loaded."""
+    """``fhirtrial serve`` with the example studies (the seed and 20 synthetic ones) and N_BULK Organizations."""
     from fhirtrial.loading import load_examples
 
-    load_examples(repo, ROOT / "examples", "http://127.0.0.1/fhir")
+    load_examples(repo, synthetic=20)
     with repo.unit_of_work() as uow:
         for i in range(N_BULK):
             uow.update("Organization", f"bulk-{i:03d}", {"resourceType": "Organization", "id": f"bulk-{i:03d}",

@@ -7,17 +7,12 @@ from typing import Any
 
 import pytest
 
-REAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "ctgov"
-if not REAL_DIR.is_dir():
-    REAL_DIR = Path("/work/shared/data/ctgov")
+from ..support.shared_data import ctgov_files
 
 
 @pytest.fixture(scope="session")
 def real_files() -> list[Path]:
-    files = sorted(REAL_DIR.glob("*.json"))
-    if not files:
-        pytest.skip("real ClinicalTrials.gov records not available")
-    return files
+    return ctgov_files()  # skips, saying why, when ../shared/data/ctgov is absent
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,8 @@ from fhirtrial.store.bulk import BulkWriter
 from fhirtrial.store.schema import ALL_TABLES, FTS_TABLE, INDEX_TABLES, idx_composite
 from fhirtrial.store.sql import SQLRepository
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples" / "ctgov"
+from ..support.shared_data import ctgov_records
+
 _INDEXER = None
 
 
@@ -28,7 +28,8 @@ def indexer() -> Any:
 
 
 def example_records() -> list[dict[str, Any]]:
-    return [orjson.loads(p.read_bytes()) for p in sorted(EXAMPLES.glob("NCT*.json"))]
+    """The real records of ../shared/data/ctgov (skips when absent)."""
+    return ctgov_records()
 
 
 def synth(n: int, seed: int = 7) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The import pipeline end to end on the database under test (SQLite, or PostgreSQL from FHIRTRIAL_DATABASE_URL):
+"""The import pipeline end to end on the database under test (SQLite, or PostgreSQL from FHIRTRIAL_TEST_DATABASE_URL):
 every input shape, idempotence, updates, shared resources, bad input, and equality with REST writes."""
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from fhirtrial.ingest.items import SourceError
 from fhirtrial.loading import store_study
 
-from .importing import (EXAMPLES, changed, clear, count, do_import, dump, example_records, nct, open_repo, synth,
+from ..support.shared_data import ctgov_files
+from .importing import (changed, clear, count, do_import, dump, example_records, nct, open_repo, synth,
                         write_ndjson)
 
 
@@ -238,8 +239,9 @@ def test_nothing_readable_is_a_source_error(database_url: str, tmp_path: Path, k
 
 
 def test_example_directory(database_url: str) -> None:
-    summary, _ = do_import(database_url, [EXAMPLES], batch=4)
-    assert summary.studies["created"] == len(list(EXAMPLES.glob("NCT*.json")))
+    files = ctgov_files()
+    summary, _ = do_import(database_url, [files[0].parent], batch=4)
+    assert summary.studies["created"] == len(files)
     assert summary.failed == 0
 
 

@@ -12,14 +12,17 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # lets the tests import tests.support
     sys.path.insert(0, str(ROOT))
 
-EXAMPLES = ROOT / "examples"
-REAL = sorted((EXAMPLES / "ctgov").glob("NCT*.json"))
+from tests.support.shared_data import ctgov_params  # noqa: E402
+
+EXAMPLES = ROOT / "fhirtrial" / "examples"
 
 
 def load(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-@pytest.fixture(params=REAL, ids=[p.stem for p in REAL])
+@pytest.fixture(params=ctgov_params())
 def real_record(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Each real record of ../shared/data/ctgov (one skipped case saying why when absent)."""
     return load(request.param)
+

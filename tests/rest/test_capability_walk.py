@@ -1,6 +1,7 @@
 """Walk the CapabilityStatement and exercise everything it advertises (https://hl7.org/fhir/R4/capabilitystatement.html).
 
-Over the example studies (``load_examples``) plus a few hand-made resources of the types the examples lack:
+Over the example studies (``load_examples``: the seed study and synthetic ones) plus a few hand-made resources of
+the types the examples lack:
 
 - every type interaction (create, read, vread, update, patch, delete, history-instance/-type, search-type) and
   every system interaction (transaction, batch, history-system, search-system) works;
@@ -14,7 +15,6 @@ Over the example studies (``load_examples``) plus a few hand-made resources of t
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import quote
 
@@ -34,7 +34,7 @@ from fhirtrial.search.registry import default_registry
 
 from .conftest import BASE, JSON_HEADERS
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SYNTHETIC = 30  # synthetic studies beside the seed study
 
 # Resources of the types the example studies do not produce, rich enough to give most parameters a value.
 EXTRA: list[dict[str, Any]] = [
@@ -101,7 +101,7 @@ STORED_TYPES = tuple(t for t in RESOURCE_TYPES if t not in DEFINITIONAL_TYPES)
 
 @pytest.fixture
 async def walk(settings: Settings, repo: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    load_examples(repo, EXAMPLES, BASE)
+    assert load_examples(repo, synthetic=SYNTHETIC) == SYNTHETIC + 1
     app = create_app(settings.model_copy(update={"max_count": 1000}), repo)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -383,7 +383,7 @@ async def test_every_advertised_system_interaction_works(walk: tuple[httpx.Async
         assert r.status_code == 200 and r.json()["type"] == f"{kind}-response", r.text
     assert (await c.get("_history", params={"_count": 1})).json()["type"] == "history"
     body = _ok(await c.get("", params={"_type": "ResearchStudy,Group", "_count": 5}), "system search")
-    assert body["total"] == 26
+    assert body["total"] == 2 * (SYNTHETIC + 1)  # each study: its ResearchStudy and its eligibility Group
     for sp in rest["searchParam"]:
         name = sp["name"]
         value = {"_id": "walk-pat", "_lastUpdated": "ge2000", "_text": "cancer", "_content": "cancer"}.get(name)

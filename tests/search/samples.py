@@ -1,11 +1,9 @@
 """FHIR R4 resources for search tests: hand-made ones, and the real CT.gov records through the project's mapping."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-CTGOV_DIR = Path("/work/shared/data/ctgov")
+from ..support.shared_data import ctgov_records
 
 
 def ctgov_resources(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -15,12 +13,8 @@ def ctgov_resources(record: dict[str, Any]) -> list[dict[str, Any]]:
     return map_study(record).resources
 
 
-def ctgov_records() -> list[dict[str, Any]]:
-    return [json.loads(f.read_text()) for f in sorted(CTGOV_DIR.glob("NCT*.json"))]
-
-
 def ctgov_all() -> list[dict[str, Any]]:
-    """Every resource of every record, shared ones once."""
+    """Every resource of every real record (../shared/data/ctgov; skips when absent), shared ones once."""
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for record in ctgov_records():
         for r in ctgov_resources(record):

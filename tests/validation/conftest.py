@@ -1,22 +1,19 @@
-"""Resources for the validation tests: the mapped example studies, https://hl7.org/fhir/R4/validation.html."""
+"""Resources for the validation tests: the mapped real studies of ../shared/data/ctgov,
+https://hl7.org/fhir/R4/validation.html."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from fhirtrial.mapping import map_study
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "ctgov"
+from ..support.shared_data import ctgov_records
 
 
 def mapped_examples() -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for path in sorted(EXAMPLES.glob("*.json")):
-        out.extend(map_study(orjson.loads(path.read_bytes())).resources)
-    return out
+    """Every resource of every real record (skips, saying why, when ../shared/data/ctgov is absent)."""
+    return [r for record in ctgov_records() for r in map_study(record).resources]
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 validators (@medplum/core and npm ``fhir``) and ours: https://hl7.org/fhir/R4/validation.html."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +15,6 @@ from fhirtrial.validation import validate
 
 from ..support.validators import validate_with_node
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = 40
 
 
@@ -39,7 +37,7 @@ def test_synthetic_studies_pass_every_validator() -> None:
 
 
 async def test_response_bundles_pass_node_validators(database_url: str, repo: Any) -> None:
-    load_examples(repo, ROOT / "examples", "http://testserver/fhir")
+    load_examples(repo, synthetic=20)
     app = create_app(Settings(database_url=database_url, api_token="t"), repo)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver/fhir/") as c:
         bodies = [

@@ -23,8 +23,8 @@ from fhirtrial.store.sql import SQLRepository
 
 from ...conftest import PG_ENV, _indexer
 from ...search.samples import HAND_MADE, ctgov_all
+from ...support.shared_data import load_seed_and_real_studies
 
-ROOT = Path(__file__).resolve().parents[3]
 BASE = "http://localhost/fhir"
 
 
@@ -75,16 +75,12 @@ def oracle_indexes(repo: SQLRepository) -> dict[str, dict[str, ResourceIndex]]:
 
 @pytest.fixture(scope="module")
 def corpus(_database_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLRepository]:
-    """Examples (through the transaction interaction), mapped CT.gov records and hand-made resources."""
-    from fhirtrial.loading import load_examples
-
+    """The seed and real studies (through the transaction interaction), the same records mapped and stored
+    again (no new versions), and hand-made resources."""
     url = fresh_url(_database_template, tmp_path_factory.mktemp("corpus"))
     repo = SQLRepository(url, _indexer())  # type: ignore[arg-type]
-    load_examples(repo, ROOT / "examples", BASE)
-    try:
-        extra = ctgov_all()
-    except Exception:  # noqa: BLE001 -- the shared records are optional
-        extra = []
+    load_seed_and_real_studies(repo, BASE)  # skips the module's tests, saying why, when ../shared/data is absent
+    extra = ctgov_all()
     store_all(repo, [*extra, *HAND_MADE])
     yield repo
     repo.close()

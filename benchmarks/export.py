@@ -106,7 +106,8 @@ def main() -> None:
     # 3. over HTTP: $everything latency and $export throughput on a real server
     port = free_port()
     base = f"http://127.0.0.1:{port}/fhir"
-    proc = subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(port),
+                             "--no-request-log"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     try:
         with httpx.Client(timeout=120) as client:

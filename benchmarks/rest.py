@@ -56,7 +56,9 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None = None) ->
 
 
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(port)],
+    # Without the request log (on by default): its line per request would fill the unread stderr pipe.
+    return subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(port),
+                             "--no-request-log"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

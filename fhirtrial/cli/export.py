@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
     TimeRemainingColumn
 
-from ..config import get_settings
 from ..errors import FhirError
 from ..resources import RESOURCE_TYPE_SET
 
@@ -47,7 +46,9 @@ def export_command(
     types: list[str] = typer.Option([], "--type", "-t", help="--all: only this type (repeatable, or comma list)."),
     since: Optional[str] = typer.Option(None, "--since", help="--all: only resources changed at or after this "
                                                               "instant."),
-    database_url: Optional[str] = typer.Option(None, "--database-url", help="Default: FHIRTRIAL_DATABASE_URL."),
+    database_url: Optional[str] = typer.Option(None, "--database-url",
+                                               help="Database (default: the server's FHIRTRIAL_DATABASE_URL, "
+                                                    "else the data directory's)."),
 ) -> None:
     """Export a study Bundle (--study) or all resources as NDJSON (--all)."""
     err = Console(stderr=True)
@@ -63,9 +64,11 @@ def export_command(
         err.print(f"error: unknown resource type(s): {', '.join(unknown)}")
         raise typer.Exit(2)
     moment = _since(since)
-    from ..store.sql import open_repository
+    from .database import database_url as resolve_database, open_or_exit, shown
 
-    repo = open_repository(database_url or get_settings().database_url)
+    database_url = resolve_database(database_url)
+    err.print(f"exporting from {shown(database_url)}", soft_wrap=True, highlight=False, markup=False)
+    repo = open_or_exit(database_url)
     try:
         if study:
             _study(repo, study, output, as_transaction, base, err)

@@ -11,6 +11,7 @@ from typing import Optional
 import typer
 
 from ..ingest.pipeline import DEFAULT_BATCH, Summary, run_import
+from .database import database_url as resolve_database
 
 MAX_DEFAULT_JOBS = 8
 
@@ -23,8 +24,9 @@ def import_command(
     batch: int = typer.Option(DEFAULT_BATCH, "--batch", "-b", min=1, help="Studies per database transaction."),
     errors: Optional[Path] = typer.Option(None, "--errors", "-e",
                                           help="Error report (JSON lines); default import-errors-<time>.jsonl."),
-    database_url: Optional[str] = typer.Option(None, "--database-url", envvar="FHIRTRIAL_DATABASE_URL",
-                                               help="Database (default: the server's setting)."),
+    database_url: Optional[str] = typer.Option(None, "--database-url",
+                                               help="Database (default: the server's FHIRTRIAL_DATABASE_URL, "
+                                                    "else the data directory's)."),
     validate: bool = typer.Option(True, "--validate/--no-validate", help="Check every resource's structure."),
     bulk: Optional[bool] = typer.Option(None, "--bulk/--no-bulk",
                                         help="Build the search indexes once at the end instead of row by row "
@@ -37,12 +39,11 @@ def import_command(
     from ..ingest.progress import Progress
     from ..ingest.report import ErrorReport
     from ..store.bulk import BulkWriter
-    from ..store.sql import open_repository
+    from .database import open_or_exit, shown
 
-    if database_url is None:
-        from ..config import get_settings
-
-        database_url = get_settings().database_url
+    database_url = resolve_database(database_url)
+    database = shown(database_url)
+    print(f"importing into {database}", file=sys.stderr, flush=True)
     report_path = errors or Path(f"import-errors-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.jsonl")
     report = ErrorReport(report_path, always=errors is not None)
     progress = Progress()
@@ -54,7 +55,7 @@ def import_command(
 
     if jobs is None:  # the writer shares the CPUs, but 2 workers on 2 cores still import 1.3x faster than 1
         jobs = min(os.cpu_count() or 1, MAX_DEFAULT_JOBS)
-    repo = open_repository(database_url, default_indexer(), pool_size=2)
+    repo = open_or_exit(database_url, default_indexer(), pool_size=2)
     try:
         def on_index(name: str, seconds: float) -> None:
             progress.close()
@@ -71,6 +72,7 @@ def import_command(
         report.close()
         repo.close()
     print(progress.final(summary), file=sys.stderr)
+    print(f"database: {database}", file=sys.stderr)
     if report.written:
         print(f"error report: {report.path} ({report.lines} lines)", file=sys.stderr)
     raise typer.Exit(1 if summary.failed else 0)

@@ -110,7 +110,9 @@ def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer
                 yield prepare_record(item.record, item.nct_id, str(item.origin), indexer, validate=validate,
                                      seen=seen)
         return
-    ctx = multiprocessing.get_context("fork")
+    # The platform's default start method (spawn on Windows and macOS, forkserver from Python 3.14): workers get
+    # everything through init_worker's arguments and the tasks, never by inheriting this process's memory.
+    ctx = multiprocessing.get_context()
     # The workers keep preparing the next batch while the writer stores this one: the window holds more than
     # a batch (a smaller one stalls them during every write).
     window = _Window((_task(i) for i in items), max(jobs * _CHUNK * 8, 2 * batch + jobs * _CHUNK))

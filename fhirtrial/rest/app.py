@@ -18,6 +18,7 @@ from ..store.repository import Repository
 from . import edge, openapi
 from .capability import operation_hooks
 from .fastpath import ReadFastPath
+from .request_log import RequestLog
 from .routes import definitions, history, instance, search, system, type_level, unknown_operation
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,10 @@ def _warn_if_indexes_set_aside(repo: Any) -> None:
                     len(names), ", ".join(names))
 
 
-def asgi() -> ReadFastPath:
+def asgi() -> Any:
     """What ``fhirtrial serve`` runs: the app behind the read fast path, outermost so plain reads skip the
-    framework entirely (the in-process ``create_app`` app gives the same answers, only more slowly)."""
+    framework entirely (the in-process ``create_app`` app gives the same answers, only more slowly), inside the
+    request log when it is on."""
     app = create_app()
-    return ReadFastPath(app, owner=app, prefix=app.state.settings.base_path)
+    fast = ReadFastPath(app, owner=app, prefix=app.state.settings.base_path)
+    return RequestLog(fast) if app.state.settings.request_log else fast

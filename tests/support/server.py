@@ -23,7 +23,7 @@ class ServerProcess:
     """The server on a free port of 127.0.0.1, its log in a file (a pipe nobody reads would stall it)."""
 
     def __init__(self, database_url: str, log_path: Path, *, token: str, workers: int = 1,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
         self.base = f"{self.origin}/fhir"
@@ -33,7 +33,8 @@ class ServerProcess:
         full_env.pop("FHIRTRIAL_BASE_URL", None)
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(self.port), "--workers", str(workers)],
+            [sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(self.port), "--workers", str(workers),
+             *args],
             env=full_env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_ready()
 

@@ -13,7 +13,7 @@ from fhirtrial.search.parser import parse_search
 from fhirtrial.search.registry import default_registry
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED = ROOT / "examples" / "NCT01297972.json"
+SEED = ROOT / "fhirtrial" / "examples" / "NCT01297972.json"
 
 
 def test_closed_sets_come_from_the_tables() -> None:

@@ -41,7 +41,7 @@ def test_the_cheat_sheet_is_parsed() -> None:
 
 
 def test_every_cheat_sheet_search_runs(database_url: str, repo: Any, tmp_path: Path) -> None:
-    record = json.loads((ROOT / "examples" / f"{SEED}.json").read_text())
+    record = json.loads((ROOT / "fhirtrial" / "examples" / f"{SEED}.json").read_text())
     store_study(repo, record, "http://127.0.0.1/fhir")
     with ServerProcess(database_url, tmp_path / "server.log", token="t") as server, \
             httpx.Client(base_url=server.base + "/", timeout=30, headers={"Prefer": "handling=strict"}) as http:

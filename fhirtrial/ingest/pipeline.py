@@ -98,8 +98,8 @@ class _Window:
         self.slots.release()
 
 
-def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer,
-                     validate: bool = True, batch: int = DEFAULT_BATCH) -> Iterator[PreparedStudy]:
+def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer, validate: bool = True,
+                     strictness: str = "error", batch: int = DEFAULT_BATCH) -> Iterator[PreparedStudy]:
     """Prepared studies in input order: in this process (jobs <= 1) or in ``jobs`` worker processes."""
     if jobs <= 1:
         seen = SeenShared()
@@ -108,30 +108,36 @@ def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer
                 yield failed_item(item)
             else:
                 yield prepare_record(item.record, item.nct_id, str(item.origin), indexer, validate=validate,
-                                     seen=seen)
+                                     strictness=strictness, seen=seen)
         return
     ctx = multiprocessing.get_context("fork")
     # The workers keep preparing the next batch while the writer stores this one: the window holds more than
     # a batch (a smaller one stalls them during every write).
     window = _Window((_task(i) for i in items), max(jobs * _CHUNK * 8, 2 * batch + jobs * _CHUNK))
-    with ctx.Pool(jobs, initializer=init_worker, initargs=(validate,)) as pool:
+    with ctx.Pool(jobs, initializer=init_worker, initargs=(validate, strictness)) as pool:
         for prepared in pool.imap(prepare_in_worker, window, chunksize=_CHUNK):
             window.release()
             yield prepared
 
 
 def run_import(paths: list[Path | str], writer: BulkWriter, *, jobs: int = 1, batch: int = DEFAULT_BATCH,
-               validate: bool = True, on_batch: Callable[[Summary, list[StudyResult]], None] | None = None,
+               validate: bool = True, strictness: str | None = None,
+               on_batch: Callable[[Summary, list[StudyResult]], None] | None = None,
                summary: Summary | None = None, bulk: bool | None = False,
                on_index: Callable[[str, float], None] | None = None) -> Summary:
     """Import every study of ``paths``; ``on_batch`` sees the running summary and each written batch.
+
+    Every resource goes through the server's one validator (fhirtrial.validation) under ``strictness``
+    (default ``Settings.validation``), as a REST write would; ``validate=False`` skips it.
 
     ``bulk``: set the search indexes aside while loading and build them at the end (store.deferred): True
     always, None when the input is large enough to gain from it, False never. With True or None the indexes
     an earlier, interrupted import set aside are built at the end too; ``on_index`` sees each one built.
     Raises SourceError (exit code 2) when nothing at all can be read."""
+    from ..validation import strictness_of
     from .sources import iter_records
 
+    strictness = strictness_of(strictness)
     summary = summary or Summary()
     counted = _Counted(lambda: iter_records(paths))
     items = dedupe_last_wins(counted)
@@ -160,7 +166,7 @@ def run_import(paths: list[Path | str], writer: BulkWriter, *, jobs: int = 1, ba
     if (summary.total or 0) < PARALLEL_MIN:
         jobs = 1  # starting workers costs more than they save on a few studies
     for prepared in prepared_studies(with_total(), jobs=jobs, indexer=writer.indexer, validate=validate,
-                                     batch=batch):
+                                     strictness=strictness, batch=batch):
         pending.append(prepared)
         if len(pending) >= batch:
             flush()

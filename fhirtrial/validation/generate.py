@@ -22,7 +22,7 @@ STRUCTURE_FILE = "structure-r4.json"  # primitives, required elements: for fast_
 
 # Checked in Python rather than FHIRPath: they apply to (nearly) every element or every Reference, so
 # evaluating them with fhirpathpy would dominate the time of a write.
-NATIVE = {"ele-1": "implemented natively in fhirtrial.validation.traversal (empty elements)",
+NATIVE = {"ele-1": "implemented natively in fhirtrial.validation.fast_structure (empty elements)",
           "ref-1": "implemented natively in fhirtrial.validation.references (#id must name a contained resource)"}
 # Invariants that need what fhirpathpy or a single resource cannot give.
 UNSUPPORTED = (

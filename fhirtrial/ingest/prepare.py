@@ -12,7 +12,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from ..errors import FhirError, Issue
+from ..errors import FhirError, IndexingError, Issue
 from ..search.index import Indexer, ResourceIndex
 from ..store.index_writer import IndexWriter, composite_row
 from ..store.schema import INDEX_TABLES
@@ -203,6 +203,8 @@ def prepare_record(record: dict[str, Any], nct_id: str | None, origin: str, inde
             if warnings:
                 item.warnings = tuple(warnings)
             prepared.append(item)
+    except IndexingError as exc:
+        return PreparedStudy(nct_id, origin, error=exc.diagnostics, stage="index", issues=exc.issues)
     except FhirError as exc:
         return PreparedStudy(nct_id, origin, error=exc.diagnostics, stage="validate", issues=exc.issues)
     except Exception as exc:  # noqa: BLE001

@@ -32,6 +32,7 @@ class Summary:
         ("created", "updated", "unchanged", "failed", "superseded"), 0))
     resources: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("created", "updated", "unchanged"), 0))
     total: int | None = None  # studies in the input (known after the dedupe pass)
+    warned: int = 0  # resources stored with the validator's warnings (FHIRTRIAL_VALIDATION=warning)
 
     @property
     def done(self) -> int:
@@ -52,9 +53,11 @@ class Summary:
         self.studies[result.outcome] += 1
         for res in result.resources:
             self.resources[res.outcome] += 1
+        if result.error is None:
+            self.warned += sum(1 for p in result.study.resources or () if p.warnings)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"studies": dict(self.studies), "resources": dict(self.resources)}
+        return {"studies": dict(self.studies), "resources": dict(self.resources), "warned": self.warned}
 
 
 class _Counted:

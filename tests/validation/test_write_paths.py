@@ -17,6 +17,8 @@ import orjson
 import pytest
 
 from fhirtrial.config import Settings
+from fhirtrial.ingest.pipeline import Summary, run_import
+from fhirtrial.ingest.progress import Progress
 from fhirtrial.ingest.report import ErrorReport
 from fhirtrial.ingest.synth import generate
 from fhirtrial.mapping import MappedStudy
@@ -94,15 +96,17 @@ def _record() -> dict[str, Any]:
     return next(iter(generate(1, 11)))
 
 
-def _import(url: str, tmp_path: Path, strictness: str | None = None) -> list[dict[str, Any]]:
-    from fhirtrial.ingest.pipeline import run_import
-
+def _import(url: str, tmp_path: Path, strictness: str | None = None,
+            summaries: list[Summary] | None = None) -> list[dict[str, Any]]:
+    """The error report's lines of an import of one record (``summaries`` gets the run's summary)."""
     source = write_ndjson(tmp_path / "one.ndjson", [_record()])
     report = ErrorReport(tmp_path / "errors.jsonl", always=True)
     with open_repo(url) as repo:
-        run_import([source], BulkWriter(repo), jobs=1, on_batch=lambda s, results: report.add(results),
-                   strictness=strictness)
+        summary = run_import([source], BulkWriter(repo), jobs=1, on_batch=lambda s, results: report.add(results),
+                             strictness=strictness)
     report.close()
+    if summaries is not None:
+        summaries.append(summary)
     return [orjson.loads(line) for line in report.path.read_bytes().splitlines()]
 
 
@@ -166,11 +170,14 @@ async def test_import_follows_the_setting(database_url: str, tmp_path: Path, map
     mapper["resource"] = bad_study(structural=False)
     monkeypatch.setenv("FHIRTRIAL_VALIDATION", "warning")
     get_settings.cache_clear()
+    summaries: list[Summary] = []
     try:
-        assert _import(database_url, tmp_path) == []
+        assert _import(database_url, tmp_path, summaries=summaries) == []
     finally:
         get_settings.cache_clear()
     assert count(database_url, "resource") == 1
+    assert summaries[0].warned == 1  # stored, and said so in the import's summary
+    assert "warnings:  1 resources stored with validation errors" in Progress().final(summaries[0])
     monkeypatch.setenv("FHIRTRIAL_VALIDATION", "error")
     mapper["resource"] = {**bad_study(structural=False), "title": "changed"}
     try:

@@ -2,7 +2,7 @@
 https://hl7.org/fhir/R4/resource-operation-validate.html (modes create, update, delete).
 
 One pass along the R4 definitions (fast_structure: JSON representation, datatypes, cardinality, ele-1), then
-the required bindings, reference formats and invariants of the elements that pass walked. REST and
+the required bindings, reference formats and invariants of the elements that walk found. REST and
 batch/transaction writes (rest/interactions.py), ``fhirtrial import`` and ``$import-ctgov`` (ingest/prepare.py)
 and ``$validate`` all call it, under the same strictness (``Settings.validation``): structural errors always
 refuse a write; binding, reference and invariant errors refuse it under "error" and are reported as warnings
@@ -89,7 +89,7 @@ def strictness_of(strictness: str | None) -> str:
         strictness = get_settings().validation
     if strictness not in STRICTNESS:
         raise ValueError(f"validation strictness must be one of {STRICTNESS}, not {strictness!r}")
-    return str(strictness)
+    return "warning" if strictness == "warning" else "error"  # a plain str, also from a str Enum setting
 
 
 def write_issues(resource: Any, strictness: str | None = None) -> tuple[list[Issue], list[Issue]]:

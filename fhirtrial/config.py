@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     export_retention_h: NonNegativeFloat = 24.0  # finished jobs and their files are removed this long after; 0 = kept
     # Plain reads served from memory until the next commit (SQLite only; store/read_cache.py). 0 turns it off.
     read_cache_mb: NonNegativeInt = 64
-    # "error": reject invalid writes; "warning": store and report.
+    # Every write path (REST, batch/transaction, $import-ctgov, fhirtrial import): "error" rejects invalid
+    # resources; "warning" stores those whose only errors are bindings, invariants or references, and reports them.
     validation: Literal["error", "warning"] = "error"
     # One line per request (method, path, status, milliseconds) from `fhirtrial serve`.
     request_log: bool = True

@@ -60,6 +60,10 @@ class UnprocessableEntity(FhirError):
     status, code = 422, "processing"
 
 
+class IndexingError(UnprocessableEntity):
+    """A search parameter cannot be extracted from the resource: it is not stored without its index rows."""
+
+
 class NotFound(FhirError):
     status, code = 404, "not-found"
 

@@ -27,7 +27,10 @@ def import_command(
     database_url: Optional[str] = typer.Option(None, "--database-url",
                                                help="Database (default: the server's FHIRTRIAL_DATABASE_URL, "
                                                     "else the data directory's)."),
-    validate: bool = typer.Option(True, "--validate/--no-validate", help="Check every resource's structure."),
+    validate: bool = typer.Option(True, "--validate/--no-validate",
+                                  help="Validate every resource as a REST write is (FHIRTRIAL_VALIDATION decides "
+                                       "whether content errors refuse the study or are reported); --no-validate "
+                                       "skips it, for trusted re-imports only."),
     bulk: Optional[bool] = typer.Option(None, "--bulk/--no-bulk",
                                         help="Build the search indexes once at the end instead of row by row "
                                              "(default: when the input has 10,000 studies or more and at least "

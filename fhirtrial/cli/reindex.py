@@ -19,6 +19,7 @@ def reindex_command(
     """Recompute the index rows (tokens, strings, dates, ..., full text) of every current resource."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from ..errors import FhirError
     from ..resources import RESOURCE_TYPE_SET
     from ..search.extract import FhirPathIndexer
     from ..store import deferred
@@ -42,5 +43,10 @@ def reindex_command(
         with Progress(TextColumn("reindex"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       transient=not sys.stderr.isatty(), console=None) as progress:
             task = progress.add_task("reindex", total=total)
-            done = rebuild(repo, types or None, batch=batch, on_batch=lambda n: progress.advance(task, n))
+            try:
+                done = rebuild(repo, types or None, batch=batch, on_batch=lambda n: progress.advance(task, n))
+            except FhirError as exc:  # a parameter that cannot be indexed: that batch keeps its old rows
+                progress.stop()
+                typer.echo(f"error: {exc.diagnostics}", err=True)
+                raise typer.Exit(1) from None
     print(f"reindexed {done} resources of {database} in {time.perf_counter() - started:.1f} s", file=sys.stderr)

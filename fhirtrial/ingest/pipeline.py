@@ -32,6 +32,7 @@ class Summary:
         ("created", "updated", "unchanged", "failed", "superseded"), 0))
     resources: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("created", "updated", "unchanged"), 0))
     total: int | None = None  # studies in the input (known after the dedupe pass)
+    warned: int = 0  # resources stored with the validator's warnings (FHIRTRIAL_VALIDATION=warning)
 
     @property
     def done(self) -> int:
@@ -52,9 +53,11 @@ class Summary:
         self.studies[result.outcome] += 1
         for res in result.resources:
             self.resources[res.outcome] += 1
+        if result.error is None:
+            self.warned += sum(1 for p in result.study.resources or () if p.warnings)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"studies": dict(self.studies), "resources": dict(self.resources)}
+        return {"studies": dict(self.studies), "resources": dict(self.resources), "warned": self.warned}
 
 
 class _Counted:
@@ -98,8 +101,8 @@ class _Window:
         self.slots.release()
 
 
-def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer,
-                     validate: bool = True, batch: int = DEFAULT_BATCH) -> Iterator[PreparedStudy]:
+def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer, validate: bool = True,
+                     strictness: str = "error", batch: int = DEFAULT_BATCH) -> Iterator[PreparedStudy]:
     """Prepared studies in input order: in this process (jobs <= 1) or in ``jobs`` worker processes."""
     if jobs <= 1:
         seen = SeenShared()
@@ -108,7 +111,7 @@ def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer
                 yield failed_item(item)
             else:
                 yield prepare_record(item.record, item.nct_id, str(item.origin), indexer, validate=validate,
-                                     seen=seen)
+                                     strictness=strictness, seen=seen)
         return
     # The platform's default start method (spawn on Windows and macOS, forkserver from Python 3.14): workers get
     # everything through init_worker's arguments and the tasks, never by inheriting this process's memory.
@@ -116,17 +119,21 @@ def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer
     # The workers keep preparing the next batch while the writer stores this one: the window holds more than
     # a batch (a smaller one stalls them during every write).
     window = _Window((_task(i) for i in items), max(jobs * _CHUNK * 8, 2 * batch + jobs * _CHUNK))
-    with ctx.Pool(jobs, initializer=init_worker, initargs=(validate,)) as pool:
+    with ctx.Pool(jobs, initializer=init_worker, initargs=(validate, strictness)) as pool:
         for prepared in pool.imap(prepare_in_worker, window, chunksize=_CHUNK):
             window.release()
             yield prepared
 
 
 def run_import(paths: list[Path | str], writer: BulkWriter, *, jobs: int = 1, batch: int = DEFAULT_BATCH,
-               validate: bool = True, on_batch: Callable[[Summary, list[StudyResult]], None] | None = None,
+               validate: bool = True, strictness: str | None = None,
+               on_batch: Callable[[Summary, list[StudyResult]], None] | None = None,
                summary: Summary | None = None, bulk: bool | None = False,
                on_index: Callable[[str, float], None] | None = None) -> Summary:
     """Import every study of ``paths``; ``on_batch`` sees the running summary and each written batch.
+
+    Every resource goes through the server's one validator (fhirtrial.validation) under ``strictness``
+    (default ``Settings.validation``), as a REST write would; ``validate=False`` skips it.
 
     ``bulk``: set the search indexes aside while loading and build them at the end (store.deferred): True
     always, None when the input is large enough to gain from it, False never. With True or None the indexes
@@ -135,7 +142,7 @@ def run_import(paths: list[Path | str], writer: BulkWriter, *, jobs: int = 1, ba
     from .sources import iter_records
 
     return import_items(lambda: iter_records(paths), writer, jobs=jobs, batch=batch, validate=validate,
-                        on_batch=on_batch, summary=summary, bulk=bulk, on_index=on_index)
+                        strictness=strictness, on_batch=on_batch, summary=summary, bulk=bulk, on_index=on_index)
 
 
 def import_records(records: Iterable[Any], writer: BulkWriter, *, origin: str = "records",
@@ -148,11 +155,14 @@ def import_records(records: Iterable[Any], writer: BulkWriter, *, origin: str = 
 
 
 def import_items(source: Callable[[], Iterable[SourceItem]], writer: BulkWriter, *, jobs: int = 1,
-                 batch: int = DEFAULT_BATCH, validate: bool = True,
+                 batch: int = DEFAULT_BATCH, validate: bool = True, strictness: str | None = None,
                  on_batch: Callable[[Summary, list[StudyResult]], None] | None = None,
                  summary: Summary | None = None, bulk: bool | None = False,
                  on_index: Callable[[str, float], None] | None = None) -> Summary:
     """run_import over any re-iterable source of items (``source()`` is called once per dedupe pass)."""
+    from ..validation import strictness_of
+
+    strictness = strictness_of(strictness)
     summary = summary or Summary()
     counted = _Counted(source)
     items = dedupe_last_wins(counted)
@@ -181,7 +191,7 @@ def import_items(source: Callable[[], Iterable[SourceItem]], writer: BulkWriter,
     if (summary.total or 0) < PARALLEL_MIN:
         jobs = 1  # starting workers costs more than they save on a few studies
     for prepared in prepared_studies(with_total(), jobs=jobs, indexer=writer.indexer, validate=validate,
-                                     batch=batch):
+                                     strictness=strictness, batch=batch):
         pending.append(prepared)
         if len(pending) >= batch:
             flush()

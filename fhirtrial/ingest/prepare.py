@@ -12,14 +12,13 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from ..errors import FhirError
+from ..errors import FhirError, IndexingError, Issue
 from ..search.index import Indexer, ResourceIndex
 from ..store.index_writer import IndexWriter, composite_row
 from ..store.schema import INDEX_TABLES
 from ..store.versioning import check_body, check_id, check_type, content_key, now_ms, stamp
 from .items import SourceItem
 
-_BLOCKING = frozenset({"fatal", "error"})
 COMPOSITES = "composites"  # IndexRows.rows key of the idx_composite rows
 
 
@@ -44,6 +43,7 @@ class PreparedResource:
     # None for a shared resource this process already prepared with the same content: the writer has
     # almost always stored it already ("unchanged"), and indexes it itself when not.
     index: IndexRows | None
+    warnings: tuple[Issue, ...] = ()  # what the validator reports beside a stored resource (strictness warning)
 
 
 @dataclass(slots=True)
@@ -57,11 +57,14 @@ class PreparedStudy:
     stage: str | None = None  # where it failed: read, map, validate, write
     superseded_by: str | None = None
     warnings: int = 0
+    issues: list[Issue] | None = None  # every error of the resource the validator refused
 
     def report(self) -> dict[str, Any]:
         out: dict[str, Any] = {"nctId": self.nct_id, "origin": self.origin, "stage": self.stage, "error": self.error}
         if self.superseded_by is not None:
             out["supersededBy"] = self.superseded_by
+        if self.issues:
+            out["issues"] = [i.to_json() for i in self.issues]
         return out
 
 
@@ -149,22 +152,25 @@ def _index(indexer: Indexer, body: dict[str, Any], related: dict[str, dict[str, 
     return indexer.index(body, related=related)  # type: ignore[call-arg]
 
 
-def validation_errors(resource: dict[str, Any]) -> list[str]:
-    """What the REST path would refuse too: type, id and body checks, then structure (fhir.resources)."""
-    from ..validation.fast_structure import check_structure_fast as check_structure
+def validation_issues(resource: dict[str, Any], strictness: str) -> tuple[list[Issue], list[Issue]]:
+    """(errors, warnings) as a REST write of ``resource`` would get them: the store's type, id and body checks,
+    then the server's one validator (fhirtrial.validation) under ``strictness``."""
+    from ..validation import write_issues
 
     try:
         check_type(resource.get("resourceType", ""))
         check_id(resource.get("id"))  # type: ignore[arg-type]
         check_body(resource["resourceType"], resource["id"], resource)
     except FhirError as exc:
-        return [exc.diagnostics]
-    return [i.diagnostics for i in check_structure(resource) if i.severity in _BLOCKING]
+        return exc.issues, []
+    return write_issues(resource, strictness)
 
 
 def prepare_record(record: dict[str, Any], nct_id: str | None, origin: str, indexer: Indexer, *,
-                   validate: bool = True, seen: SeenShared | None = None) -> PreparedStudy:
-    """Map, validate, stamp and index one record; every failure becomes a failed PreparedStudy."""
+                   validate: bool = True, strictness: str = "error",
+                   seen: SeenShared | None = None) -> PreparedStudy:
+    """Map, validate (under ``strictness``, unless ``validate`` is false), stamp and index one record; every
+    failure becomes a failed PreparedStudy."""
     from ..mapping import MappingError, map_study
 
     try:
@@ -188,14 +194,19 @@ def prepare_record(record: dict[str, Any], nct_id: str | None, origin: str, inde
                     prepared.append(prepare_resource(indexer, res, ts, skip_index=True))
                     continue
                 fresh.append(digest)
-            errors = validation_errors(res) if validate else []
+            errors, warnings = validation_issues(res, strictness) if validate else ([], [])
             if errors:
                 more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-                return PreparedStudy(nct_id, origin, stage="validate",
-                                     error=f"{rtype}/{rid} is not valid FHIR R4: {errors[0]}{more}")
-            prepared.append(prepare_resource(indexer, res, ts, siblings=siblings))
+                return PreparedStudy(nct_id, origin, stage="validate", issues=errors,
+                                     error=f"{rtype}/{rid} is not valid FHIR R4: {errors[0].diagnostics}{more}")
+            item = prepare_resource(indexer, res, ts, siblings=siblings)
+            if warnings:
+                item.warnings = tuple(warnings)
+            prepared.append(item)
+    except IndexingError as exc:
+        return PreparedStudy(nct_id, origin, error=exc.diagnostics, stage="index", issues=exc.issues)
     except FhirError as exc:
-        return PreparedStudy(nct_id, origin, error=exc.diagnostics, stage="validate")
+        return PreparedStudy(nct_id, origin, error=exc.diagnostics, stage="validate", issues=exc.issues)
     except Exception as exc:  # noqa: BLE001
         return PreparedStudy(nct_id, origin, error=f"indexing failed: {type(exc).__name__}: {exc}", stage="index")
     if seen is not None:
@@ -220,9 +231,10 @@ def default_indexer() -> Indexer:
     return FhirPathIndexer()
 
 
-def init_worker(validate: bool) -> None:
+def init_worker(validate: bool, strictness: str = "error") -> None:
     _WORKER["indexer"] = default_indexer()
     _WORKER["validate"] = validate
+    _WORKER["strictness"] = strictness
     _WORKER["seen"] = SeenShared()
 
 
@@ -232,4 +244,4 @@ def prepare_in_worker(task: tuple[dict[str, Any] | None, str | None, str, str | 
         stage = "duplicate" if superseded is not None else "read"
         return PreparedStudy(nct_id, origin, error=error, stage=stage, superseded_by=superseded)
     return prepare_record(record, nct_id, origin, _WORKER["indexer"], validate=_WORKER["validate"],
-                          seen=_WORKER["seen"])
+                          strictness=_WORKER["strictness"], seen=_WORKER["seen"])

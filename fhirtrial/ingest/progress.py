@@ -72,4 +72,7 @@ class Progress:
                  f"{s['failed']} failed" + (f", {s['superseded']} duplicate copies superseded" if s["superseded"]
                                             else ""),
                  f"resources: {r['created']} created, {r['updated']} updated, {r['unchanged']} unchanged"]
+        if summary.warned:
+            lines.append(f"warnings:  {summary.warned} resources stored with validation errors reported as warnings "
+                         "(FHIRTRIAL_VALIDATION=warning)")
         return "\n".join(lines)

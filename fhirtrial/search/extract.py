@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Any, Callable, Mapping
 
+from fhirtrial.errors import FhirError, IndexingError
 from fhirtrial.search.convert import ADDERS, add_number, add_reference
 from fhirtrial.search.fallback import compile_fallback
 from fhirtrial.search.fhirpath_compile import Env, Unsupported, compile_path
@@ -102,28 +103,12 @@ class FhirPathIndexer:
         env = _Env(resource, related or {}, self.base_url)
         focus = [resource]
         for compiled in self.plan(resource.get("resourceType", "")):
-            param = compiled.param
             try:
-                values = compiled.evaluate(focus, env)
-            except Exception:  # a fhirpathpy failure on odd data must not block the write
-                log.exception("evaluating %s on %s/%s", param.code, resource.get("resourceType"), resource.get("id"))
-                continue
-            if not values:
-                continue
-            code, ptype = param.code, param.type
-            if ptype == "composite":
-                self._add_composites(out, compiled, values, env)
-            elif ptype == "reference":
-                for v in values:
-                    add_reference(out, code, v, self.base_url)
-            elif ptype == "number" and param.range_contains:
-                for v in values:
-                    add_number(out, code, v, in_years=True)
-            else:
-                adder = ADDERS.get(ptype)
-                if adder is not None:
-                    for v in values:
-                        adder(out, code, v)
+                self._add(out, compiled, focus, env)
+            except FhirError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - never store a resource silently missing index rows
+                raise _failure(compiled.param, resource, exc) from exc
         apply_trial_rules(out, resource, env.resolve)
         # Repeated values (e.g. two interventions of one type) need one row, not two.
         for name in ("tokens", "references", "strings"):
@@ -133,6 +118,27 @@ class FhirPathIndexer:
         out.text = narrative_text(resource)
         out.content = content_text(resource)
         return out
+
+    def _add(self, out: ResourceIndex, compiled: CompiledParam, focus: list[Any], env: _Env) -> None:
+        """The index entries of one parameter."""
+        param = compiled.param
+        values = compiled.evaluate(focus, env)
+        if not values:
+            return
+        code, ptype = param.code, param.type
+        if ptype == "composite":
+            self._add_composites(out, compiled, values, env)
+        elif ptype == "reference":
+            for v in values:
+                add_reference(out, code, v, self.base_url)
+        elif ptype == "number" and param.range_contains:
+            for v in values:
+                add_number(out, code, v, in_years=True)
+        else:
+            adder = ADDERS.get(ptype)
+            if adder is not None:
+                for v in values:
+                    adder(out, code, v)
 
     def _add_composites(self, out: ResourceIndex, compiled: CompiledParam, items: list[Any], env: Env) -> None:
         for item in items:
@@ -173,6 +179,16 @@ class FhirPathIndexer:
                 if parsed and parsed.target_id and (key := f"{parsed.target_type}/{parsed.target_id}") not in wanted:
                     wanted.append(key)
         return wanted
+
+
+def _failure(param: SearchParam, resource: dict[str, Any], exc: Exception) -> IndexingError:
+    """The write fails, logged, with an OperationOutcome naming the parameter that cannot be indexed."""
+    rtype, rid = resource.get("resourceType"), resource.get("id")
+    where = f"{rtype}/{rid}" if rid else str(rtype)
+    log.error("search parameter %s (%s) failed on %s", param.code, param.expression, where, exc_info=exc)
+    return IndexingError(f"The search parameter '{param.code}' cannot be indexed on {where}: its expression "
+                         f"{param.expression!r} failed ({type(exc).__name__}: {exc}); the resource is not stored "
+                         "without its search index", expression=param.code)
 
 
 __all__ = ["CompiledParam", "FhirPathIndexer", "compile_expression"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 import sqlalchemy as sa
 
-from ..errors import FhirError
+from ..errors import FhirError, IndexingError
 from . import deferred
 from .engine import WRITE
 from .failures import DB_ERRORS
@@ -212,7 +212,7 @@ class BulkWriter:
                     savepoint.rollback()
                     result.resources.clear()
                     result.error = _reason(exc)
-                    result.study.stage = "write"
+                    result.study.stage = "index" if isinstance(exc, IndexingError) else "write"
         self._remember(state)
         return results
 

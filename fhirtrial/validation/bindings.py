@@ -9,16 +9,20 @@ from typing import Any, Iterable
 
 from ..errors import Issue
 from .tables import Child, Tables
-from .traversal import Node
+from .fast_structure import Node
 
 _SHOWN = 25  # list the allowed codes in the message when the value set is this small
 
 
+# (child, value set URL, every code of the value set)
+Bound = tuple[tuple[Child, str, frozenset[str]], ...]
+
+
 @lru_cache(maxsize=None)
-def _bound_children(tables: Tables, type_key: str) -> tuple[tuple[Child, str], ...]:
+def bound_children(tables: Tables, type_key: str) -> Bound:
     """The children of a type that carry a required binding, with their value set (computed once per type)."""
-    return tuple((child, tables.bindings[child.path]) for child in tables.types.get(type_key, {}).values()
-                 if child.path in tables.bindings)
+    return tuple((child, tables.bindings[child.path], tables.codes(tables.bindings[child.path]))
+                 for child in tables.types.get(type_key, {}).values() if child.path in tables.bindings)
 
 
 def _allowed(tables: Tables, value_set: str) -> str:
@@ -69,17 +73,22 @@ def _check_concept(tables: Tables, value_set: str, value: Any, where: str) -> Is
 _CHECKS = {"Coding": _check_coding, "CodeableConcept": _check_concept}
 
 
+def check_element(tables: Tables, bound: Bound, data: dict[str, Any], expression: str, issues: list[Issue]) -> None:
+    """Append one issue per value of the element's ``bound`` children outside its required value set."""
+    for child, value_set, codes in bound:
+        value = data.get(child.name)
+        if value is None or (type(value) is str and value in codes):  # absent, or the common case: a valid code
+            continue
+        check = _CHECKS.get(child.type, _check_code)
+        for suffix, item in _items(value):
+            issue = check(tables, value_set, item, f"{expression}.{child.name}{suffix}")
+            if issue is not None:
+                issues.append(issue)
+
+
 def check_bindings(tables: Tables, nodes: Iterable[Node]) -> list[Issue]:
     """One issue per value outside its required value set."""
     issues: list[Issue] = []
-    for node in nodes:
-        for child, value_set in _bound_children(tables, node.type):
-            value = node.data.get(child.name)
-            if value is None:
-                continue
-            check = _CHECKS.get(child.type, _check_code)
-            for suffix, item in _items(value):
-                issue = check(tables, value_set, item, f"{node.expression}.{child.name}{suffix}")
-                if issue is not None:
-                    issues.append(issue)
+    for data, type_key, _, expression in nodes:
+        check_element(tables, bound_children(tables, type_key), data, expression, issues)
     return issues

@@ -5,144 +5,44 @@ values, choice names, contained resources) and https://hl7.org/fhir/R4/datatypes
 regexes, ranges). Everything is derived from elements-r4.json and structure-r4.json (``python -m
 fhirtrial.validation.generate``): element names and arity, min >= 1, primitive regex/JSON kind/limits.
 
-``check_structure_fast`` reports issues in the same form as ``structure.check_structure``: code ``structure``
-(unknown element, null, empty object or array), ``required`` (missing element) or ``value`` (wrong JSON type,
-array vs single, value not matching its primitive type), with a FHIRPath-like expression such as
-``ResearchStudy.arm[0].name``. Differences with fhir.resources are listed in
+``check_structure_fast`` reports issues with code ``structure`` (unknown element, null, empty array),
+``invariant`` (ele-1: an object with no children, or only an id), ``required`` (missing element) or ``value``
+(wrong JSON type, array vs single, value not matching its primitive type), with a FHIRPath-like expression such
+as ``ResearchStudy.arm[0].name``. ``walk`` returns those issues and every complex element it checked (a
+``Node``), which the binding, reference and invariant checks then read: one traversal per resource.
+Differences with the fhir.resources models (the test oracle) are listed in
 tests/validation/fast_structure_differences.py.
 """
 from __future__ import annotations
 
-import calendar
-import re
 from functools import lru_cache
 from typing import Any, Callable
 
 from ..errors import Issue
-from .tables import _read
+from .primitives import PrimitiveCheck, primitive_check
+from .tables import read_table
 
 STRUCTURE_FILE = "structure-r4.json"
-_XSD_SPACE = " \t\n\r"  # XML Schema \s, in which the FHIR regexes are written (datatypes.html)
 
-Issues = list[Issue]
+
+# A complex element: (its JSON object, type key in the tables, element path, FHIRPath expression). A plain tuple:
+# a NamedTuple would double the cost of the walk (one per element, ~200 per study).
+Node = tuple[dict[str, Any], str, str, str]
+
+
+class Issues(list[Issue]):
+    """The issues of one traversal, and the elements it walked (``nodes``, in document order)."""
+
+    __slots__ = ("nodes",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nodes: list[Node] = []
+
+
 # A field check: (parent object, JSON name, value, parent expression, issues)
 FieldCheck = Callable[[dict[str, Any], str, Any, str, Issues], None]
-# A primitive check: value -> None when valid, else the reason
-PrimitiveCheck = Callable[[Any], "str | None"]
-
-
-# -- regexes ------------------------------------------------------------------------------------------------
-def _class_escape(chars: str) -> str:
-    return "".join({" ": " ", "\t": r"\t", "\n": r"\n", "\r": r"\r"}[c] for c in chars)
-
-
-def translate_regex(pattern: str) -> str:
-    r"""A FHIR (XML Schema) regex as a Python one: ``\s`` is exactly space, tab, CR and LF there (Python's
-    would also match non-breaking and other Unicode spaces)."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "\\" and i + 1 < n:
-            esc = pattern[i + 1]
-            out.append({"s": f"[{_class_escape(_XSD_SPACE)}]", "S": f"[^{_class_escape(_XSD_SPACE)}]"}.get(esc, c + esc))
-            i += 2
-        elif c == "[":
-            end = i + 1
-            negated = end < n and pattern[end] == "^"
-            end += negated
-            members: list[str] = []
-            literal: set[str] = set()
-            has_not_space = False
-            while pattern[end] != "]":
-                if pattern[end] == "\\":
-                    esc = pattern[end + 1]
-                    if esc == "s":
-                        members.append(_class_escape(_XSD_SPACE))
-                    elif esc == "S":
-                        has_not_space = True
-                    else:
-                        members.append("\\" + esc)
-                        literal.add({"t": "\t", "n": "\n", "r": "\r"}.get(esc, esc))
-                    end += 2
-                else:
-                    members.append(pattern[end])
-                    literal.add(pattern[end])
-                    end += 1
-            if has_not_space:  # [...\S] = everything but the XSD spaces not listed in the class
-                if negated:
-                    raise ValueError(f"unsupported regex class in {pattern!r}")
-                rest = "".join(c for c in _XSD_SPACE if c not in literal)
-                out.append(f"[^{_class_escape(rest)}]" if rest else r"[\s\S]")
-            else:
-                out.append("[" + ("^" if negated else "") + "".join(members) + "]")
-            i = end + 1
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-# -- primitives ---------------------------------------------------------------------------------------------
-_FULL_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-
-
-def _real_date(value: str) -> bool:
-    """datatypes.html#date: a full date SHALL be a valid calendar date (the regex allows 2021-02-30)."""
-    m = _FULL_DATE.match(value)
-    if m is None:
-        return True
-    year, month, day = int(m[1]), int(m[2]), int(m[3])
-    return day <= calendar.monthrange(year, month)[1]
-
-
-def _primitive_check(name: str, spec: dict[str, Any]) -> PrimitiveCheck:
-    kind = spec["json"]
-    translated = translate_regex(spec["regex"]) if spec.get("regex") else None
-    rx = re.compile(translated) if translated else None
-    full = rx.fullmatch if rx is not None else None
-    shown = spec.get("regex")
-    if kind == "boolean":
-        def check_boolean(v: Any) -> str | None:
-            return None if v is True or v is False else "a boolean must be JSON true or false"
-        return check_boolean
-    if kind == "integer":
-        lo, hi = spec.get("minValue"), spec.get("maxValue")
-
-        def check_integer(v: Any) -> str | None:
-            if type(v) is not int:
-                return f"{name} must be a JSON integer"
-            if (lo is not None and v < lo) or (hi is not None and v > hi):
-                return f"{name} must be within {lo}..{hi}"
-            if full is not None and full(str(v)) is None:
-                return f"{name} must match {shown}"
-            return None
-        return check_integer
-    if kind == "decimal":
-        def check_decimal(v: Any) -> str | None:
-            if type(v) is not int and type(v) is not float:
-                return f"{name} must be a JSON number"
-            if full is not None and full(repr(v)) is None:
-                return f"{name} must be a finite number"
-            return None
-        return check_decimal
-    max_length = spec.get("maxLength")
-    any_text = translated in (r"[\s\S]+", None)  # string, markdown, xhtml: any non-empty text
-    dated = name in ("date", "dateTime", "instant")
-
-    def check_string(v: Any) -> str | None:
-        if type(v) is not str:
-            return f"{name} must be a JSON string"
-        if not v:
-            return "empty strings are not allowed in FHIR JSON"
-        if max_length is not None and len(v) > max_length:
-            return f"{name} is longer than {max_length} characters"
-        if not any_text and full(v) is None:  # type: ignore[misc]
-            return f"{name} must match {shown}"
-        if dated and not _real_date(v):
-            return f"{v!r} is not a calendar date"
-        return None
-    return check_string
+ItemCheck = Callable[[Any, str, Issues], None]
 
 
 # -- issues -------------------------------------------------------------------------------------------------
@@ -162,12 +62,18 @@ def _empty(expr: str, what: str) -> Issue:
     return Issue("error", "structure", f"'{expr}' is an empty {what}: FHIR JSON has no empty elements", (expr,))
 
 
+def _ele1(expr: str, data: dict[str, Any]) -> Issue:
+    what = "has only an id" if data else "is empty"
+    return Issue("error", "invariant", f"Constraint failed: ele-1: All FHIR elements must have a @value or children "
+                 f"(the object at '{expr}' {what})", (expr,))
+
+
 def _missing(expr: str) -> Issue:
     return Issue("error", "required", f"Missing required element '{expr}'", (expr,))
 
 
 # -- plans --------------------------------------------------------------------------------------------------
-def _single_object(item: Callable[[Any, str, Issues], None]) -> FieldCheck:
+def _single_object(item: ItemCheck) -> FieldCheck:
     """A non-repeating object element (complex type, or the ``_name`` Element of a primitive)."""
     def one(data: dict[str, Any], name: str, value: Any, expr: str, issues: Issues) -> None:
         if value is None:
@@ -196,12 +102,12 @@ class Compiled:
     """Every plan, built once from the shipped tables."""
 
     def __init__(self) -> None:
-        elements = _read("elements-r4.json")
-        structure = _read(STRUCTURE_FILE)
+        elements = read_table("elements-r4.json")
+        structure = read_table(STRUCTURE_FILE)
         self.served = frozenset(elements["resourceTypes"])
         self.all_resources = frozenset(structure["allResourceTypes"])
         not_r4 = frozenset(structure["notInR4"])
-        self.primitives = {name: _primitive_check(name, spec) for name, spec in structure["primitives"].items()}
+        self.primitives = {name: primitive_check(name, spec) for name, spec in structure["primitives"].items()}
         system_types = structure["systemTypes"]
         types = elements["types"]
         self.plans = {key: Plan(key, key in self.served) for key in types}
@@ -216,11 +122,11 @@ class Compiled:
                     type_key = system_types[path]
                 if type_key in self.primitives:
                     plan.fields[json_name] = self._primitive_field(self.primitives[type_key], bool(many))
-                    plan.fields["_" + json_name] = self._twin_field(bool(many))
+                    plan.fields["_" + json_name] = self._twin_field(bool(many), path)
                 elif type_key == "Resource":
                     plan.fields[json_name] = self._complex_field(self._contained, bool(many))
                 else:
-                    plan.fields[json_name] = self._complex_field(self._object_of(type_key), bool(many))
+                    plan.fields[json_name] = self._complex_field(self._object_of(type_key, path), bool(many))
             for element, names in by_element.items():
                 if len(names) > 1:
                     for json_name in names:
@@ -232,14 +138,15 @@ class Compiled:
                     plan.required.append((element, tuple(kept + twins)))
 
     # item checks: (value, expression, issues)
-    def _object_of(self, key: str) -> Callable[[Any, str, Issues], None]:
+    def _object_of(self, key: str, path: str) -> ItemCheck:
+        """An object of type ``key`` (datatype or backbone element) at the element ``path``."""
         plans = self.plans
 
         def check(value: Any, expr: str, issues: Issues) -> None:
             if type(value) is not dict:
                 issues.append(_value(expr, value, f"{key} must be a JSON object"))
             else:
-                self.check_object(value, plans[key], expr, issues)
+                self.check_object(value, plans[key], expr, issues, path)
         return check
 
     def _contained(self, value: Any, expr: str, issues: Issues) -> None:
@@ -250,7 +157,7 @@ class Compiled:
         if rtype is None:
             issues.append(_missing(f"{expr}.resourceType"))
         elif rtype in self.served:
-            self.check_object(value, self.plans[rtype], expr, issues)
+            self.check_object(value, self.plans[rtype], expr, issues, rtype)
         elif rtype in self.all_resources:
             issues.append(Issue("error", "structure", f"The contained {rtype} at '{expr}' is a resource type this "
                                 "server does not serve: its content cannot be checked", (expr,)))
@@ -258,7 +165,7 @@ class Compiled:
             issues.append(_value(f"{expr}.resourceType", rtype, "not an R4 resource type"))
 
     @staticmethod
-    def _complex_field(item: Callable[[Any, str, Issues], None], many: bool) -> FieldCheck:
+    def _complex_field(item: ItemCheck, many: bool) -> FieldCheck:
         if many:
             def many_complex(data: dict[str, Any], name: str, value: Any, expr: str, issues: Issues) -> None:
                 where = f"{expr}.{name}"
@@ -317,9 +224,9 @@ class Compiled:
                     issues.append(_value(where, value, reason))
         return one_primitive
 
-    def _twin_field(self, many: bool) -> FieldCheck:
+    def _twin_field(self, many: bool, path: str) -> FieldCheck:
         """``_name``: the id and extensions of a primitive, an Element (json.html#primitive)."""
-        element = self._object_of("Element")
+        element = self._object_of("Element", path)
         if not many:
             return _single_object(element)
 
@@ -344,9 +251,11 @@ class Compiled:
                     element(v, f"{where}[{i}]", issues)
         return many_twin
 
-    def check_object(self, data: dict[str, Any], plan: Plan, expr: str, issues: Issues) -> None:
-        if not data:
-            issues.append(_empty(expr, "object"))
+    def check_object(self, data: dict[str, Any], plan: Plan, expr: str, issues: Issues, path: str) -> None:
+        if len(data) < 2 and (not data or "id" in data):  # ele-1: nothing, or only an id
+            issues.append(_ele1(expr, data))
+        else:
+            issues.nodes.append((data, plan.key, path, expr))
         fields = plan.fields
         choices = plan.choices
         seen: dict[str, str] | None = None
@@ -382,15 +291,23 @@ def compiled() -> Compiled:
     return Compiled()
 
 
-def check_structure_fast(resource: dict[str, Any]) -> list[Issue]:
-    """All structural problems of a resource whose resourceType is served, as issues (empty when valid)."""
+def walk(resource: Any) -> Issues:
+    """The structural issues of a resource, with ``nodes``: every complex element (resource, datatype, backbone
+    element, ``_name`` twin, served contained resource) that is not empty, in document order."""
     c = compiled()
+    issues = Issues()
     if type(resource) is not dict:
-        return [Issue("error", "structure", "The resource must be a JSON object", ("resourceType",))]
+        issues.append(Issue("error", "structure", "The resource must be a JSON object", ("resourceType",)))
+        return issues
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str) or rtype not in c.served:
-        return [Issue("error", "not-supported", f"Resource type {rtype!r} is not supported by this server",
-                      ("resourceType",))]
-    issues: list[Issue] = []
-    c.check_object(resource, c.plans[rtype], rtype, issues)
+        issues.append(Issue("error", "not-supported", f"Resource type {rtype!r} is not supported by this server",
+                            ("resourceType",)))
+        return issues
+    c.check_object(resource, c.plans[rtype], rtype, issues, rtype)
     return issues
+
+
+def check_structure_fast(resource: Any) -> list[Issue]:
+    """All structural problems of a resource whose resourceType is served, as issues (empty when valid)."""
+    return list(walk(resource))

@@ -15,6 +15,7 @@ from .catalog import Catalog
 from .fhirpath import compile_expression, node
 from .sources import DEFAULT_SOURCE, load_definitions
 from .structure_tables import structure_table
+from .valuesets import VALUESETS_FILE, valueset_table
 
 OUT_DIR = Path(__file__).resolve().parent / "definitions"
 ELEMENTS_FILE, BINDINGS_FILE, INVARIANTS_FILE = "elements-r4.json", "required-bindings-r4.json", "invariants-r4.json"
@@ -22,7 +23,7 @@ STRUCTURE_FILE = "structure-r4.json"  # primitives, required elements: for fast_
 
 # Checked in Python rather than FHIRPath: they apply to (nearly) every element or every Reference, so
 # evaluating them with fhirpathpy would dominate the time of a write.
-NATIVE = {"ele-1": "implemented natively in fhirtrial.validation.traversal (empty elements)",
+NATIVE = {"ele-1": "implemented natively in fhirtrial.validation.fast_structure (empty elements)",
           "ref-1": "implemented natively in fhirtrial.validation.references (#id must name a contained resource)"}
 # Invariants that need what fhirpathpy or a single resource cannot give.
 UNSUPPORTED = (
@@ -77,9 +78,11 @@ def invariant_table(catalog: Catalog) -> dict[str, Any]:
 
 def build(source: Path = DEFAULT_SOURCE) -> dict[str, dict[str, Any]]:
     """File name -> content of every shipped table."""
-    catalog = Catalog(load_definitions(source), RESOURCE_TYPES)
+    defs = load_definitions(source)
+    catalog = Catalog(defs, RESOURCE_TYPES)
     return {ELEMENTS_FILE: catalog.element_table(), BINDINGS_FILE: catalog.binding_table(),
-            INVARIANTS_FILE: invariant_table(catalog), STRUCTURE_FILE: structure_table(catalog)}
+            INVARIANTS_FILE: invariant_table(catalog), STRUCTURE_FILE: structure_table(catalog),
+            VALUESETS_FILE: valueset_table(defs)}
 
 
 def encode(content: dict[str, Any]) -> bytes:

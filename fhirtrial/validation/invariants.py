@@ -1,43 +1,55 @@
 """The StructureDefinitions' invariants (``constraint.expression``), https://hl7.org/fhir/R4/conformance-rules.html#constraints.
 
-Each expression is compiled once with fhirpathpy. For speed, an invariant is only evaluated on an element that
-has one of the properties the expression names, when it holds on an empty element anyway: an expression that
-reads only those properties gives the same answer on both. Expressions that can see more (root-level function
-calls, ``$this``, ``%`` variables) are always evaluated. Skipped invariants are listed in
-definitions/invariants-r4.json ("skipped") with the reason; ele-1 is checked natively in traversal.py and
-ref-1 in references.py. Expressions that only test which properties exist (e.g. ext-1) are cached per set of
-present properties.
+Each expression is compiled once with fhirpathpy. An expression that only reads the element's own properties
+(no function called on the element itself, no ``$this``, no ``%`` variable) is evaluated:
+- not at all on an element that has none of the properties it names, when it holds on an empty element anyway;
+- once per number of values of each property it names, when it only counts them (``x.exists()``, ``x.empty()``,
+  ``x.count()``: ext-1, org-1...);
+- once per value of the properties it names, when they are all primitives (per-1 on a Period of two dates...).
+Other expressions are evaluated on every element. Skipped invariants are listed in
+definitions/invariants-r4.json ("skipped") with the reason; ele-1 is checked natively in fast_structure.py and
+ref-1 in references.py. An expression fhirpathpy fails to evaluate is an error of the validator: logged and
+reported as an ``exception`` issue on the element, never taken as passed.
 """
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable
 
 from ..errors import Issue
+from .fast_structure import Node
 from .fhirpath import Compiled, compile_expression, node, passes
 from .tables import Tables
-from .traversal import Node
 
 log = logging.getLogger(__name__)
 
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'")
 # Names read from the element itself: identifiers not reached through a dot.
 _ROOT_IDENT = re.compile(r"(?<![.\w`$%])(`[^`]*`|[A-Za-z_][A-Za-z0-9_]*)")
-# Expressions made only of ``name.exists()`` / ``name.empty()`` and boolean logic depend only on which
-# properties are present, so their result can be cached per set of present properties (e.g. ext-1).
-_PRESENCE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.(?:exists|empty)\(\)")
-_LOGIC = re.compile(r"^(?:\s|[()]|and|or|xor|implies|not\(\)|\.|!=|=)*$")
+# Expressions made only of ``name.exists()`` / ``.empty()`` / ``.count()``, numbers, arithmetic, comparison and
+# boolean logic depend only on how many values each property has (e.g. ext-1, org-1).
+_COUNTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.(?:exists|empty|count)\(\)")
+_COUNT_LOGIC = re.compile(r"^(?:\s|[()]|and|or|xor|implies|not\(\)|\.|!=|<=|>=|[=<>+\-]|\d+)*$")
 # A function called on the element itself, or variables: the expression may see properties it does not name.
 _OPAQUE = re.compile(r"(?<![.\w])[A-Za-z]+\(|\$this|%(?!ucum\b)")
 # Types fhirpathpy's R4 model knows under another name.
 _MODEL_PATH = {"SimpleQuantity": "Quantity", "MoneyQuantity": "Quantity"}
 _PROFILE_BASE = {"SimpleQuantity": "Quantity", "MoneyQuantity": "Quantity"}
+_PRIMITIVE = (str, bool, int, float, type(None))
+_MEMO_MAX = 4096
+
+# What one evaluation gives: True (the invariant holds), False (it fails) or the engine's error message.
+Outcome = bool | str
 
 
-@dataclass
+def _count(value: Any) -> int:
+    return 0 if value is None else len(value) if type(value) is list else 1
+
+
+@dataclass(eq=False)
 class Invariant:
     """One compiled constraint as it applies to one element type."""
 
@@ -45,27 +57,53 @@ class Invariant:
     human: str
     expression: str
     fn: Compiled
-    trigger: frozenset[str] | None  # evaluate only when the element has one of these; None: always
-    by_presence: dict[frozenset[str], bool] | None  # cached results of presence-only expressions
+    names: tuple[str, ...]  # the JSON properties (and _twins) it reads; () when opaque
+    named: frozenset[str]  # the same, as a set
+    opaque: bool  # it may read more than ``names``: evaluated on every element, never memoized
+    skip_absent: bool  # holds when none of ``names`` is present, so it is not evaluated then
+    counted: bool  # depends only on how many values each of ``names`` has
+    present: bool  # depends only on which of ``names`` are present (a set intersection is the memo key)
+    memo: dict[Any, Outcome] = field(default_factory=dict)
 
-    def failed(self, data: dict[str, Any], model_path: str, variables: dict[str, Any]) -> bool:
-        trigger = self.trigger
-        if self.by_presence is not None and trigger is not None:
-            present = trigger.intersection(data)
-            known = self.by_presence.get(present)
-            if known is None:
-                known = self.by_presence[present] = self._evaluate(data, model_path, variables)
-            return known
-        if trigger is not None and trigger.isdisjoint(data):
-            return False
-        return self._evaluate(data, model_path, variables)
+    def outcome(self, data: dict[str, Any], model_path: str, variables: dict[str, Any]) -> Outcome:
+        if self.opaque:
+            return self._evaluate(data, model_path, variables)
+        if self.skip_absent and self.named.isdisjoint(data):
+            return True
+        key = self._memo_key(data)
+        if key is None:
+            return self._evaluate(data, model_path, variables)
+        known = self.memo.get(key)
+        if known is None:
+            if len(self.memo) >= _MEMO_MAX:
+                self.memo.clear()
+            known = self.memo[key] = self._evaluate(data, model_path, variables)
+        return known
 
-    def _evaluate(self, data: dict[str, Any], model_path: str, variables: dict[str, Any]) -> bool:
+    def _memo_key(self, data: dict[str, Any]) -> tuple[Any, ...] | frozenset[str] | None:
+        """What the result depends on: the properties present among ``names`` (the element's few keys are
+        walked, not the many choice names) with their counts, or their primitive values and types (True == 1
+        in Python)."""
+        named = self.named
+        if self.present:
+            return named.intersection(data)  # type: ignore[return-value]
+        if self.counted:
+            return tuple((k, _count(v)) for k, v in data.items() if k in named)
+        key: list[Any] = []
+        for k, v in data.items():
+            if k in named:
+                if not isinstance(v, _PRIMITIVE):
+                    return None
+                key += (k, type(v), v)
+        return tuple(key)
+
+    def _evaluate(self, data: dict[str, Any], model_path: str, variables: dict[str, Any]) -> Outcome:
         try:
-            return not passes(self.fn(node(data, model_path), variables))
-        except Exception:  # noqa: BLE001 - an engine failure must not reject the resource
-            log.debug("invariant %s could not be evaluated at %s", self.key, model_path, exc_info=True)
-            return False
+            return passes(self.fn(node(data, model_path), variables))
+        except Exception as exc:  # noqa: BLE001 - reported as the validator's own error, never as passed
+            log.error("invariant %s could not be evaluated on a %s: %s: %s", self.key, model_path,
+                      type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            return f"{type(exc).__name__}: {exc}"
 
 
 def _compile(tables: Tables, type_key: str, c: dict[str, str]) -> Invariant:
@@ -73,23 +111,24 @@ def _compile(tables: Tables, type_key: str, c: dict[str, str]) -> Invariant:
     fn = compile_expression(expression)
     bare = _STRING.sub("''", expression)
     opaque = bool(_OPAQUE.search(bare))
-    names = {m.strip("`") for m in _ROOT_IDENT.findall(bare)}
+    idents = {m.strip("`") for m in _ROOT_IDENT.findall(bare)}
     keys: set[str] = set()
     for json_name, child in tables.types.get(type_key, {}).items():
         base = child.path.rsplit(".", 1)[-1].removesuffix("[x]")
-        if base in names or json_name in names:
+        if base in idents or json_name in idents:
             keys.update((json_name, f"_{json_name}"))
-    trigger: frozenset[str] | None = None if opaque else frozenset(keys)
-    presence_only = not opaque and bool(_LOGIC.match(_PRESENCE.sub("", bare)))
-    if trigger is not None and not presence_only:
+    names = () if opaque else tuple(sorted(keys))
+    counted = not opaque and bool(_COUNT_LOGIC.match(_COUNTED.sub("", bare)))
+    present = counted and ".count()" not in bare
+    skip_absent = False
+    if not opaque:
         try:
-            holds_when_empty = passes(fn(node({}, _MODEL_PATH.get(type_key, type_key)),
-                                         {"resource": {}, "rootResource": {}}))
-        except Exception:  # noqa: BLE001
-            holds_when_empty = False
-        if not holds_when_empty:
-            trigger = None  # it fails on an empty element: it must run on every element
-    return Invariant(c["key"], c["human"], expression, fn, trigger, {} if presence_only else None)
+            skip_absent = passes(fn(node({}, _MODEL_PATH.get(type_key, type_key)),
+                                    {"resource": {}, "rootResource": {}}))
+        except Exception:  # noqa: BLE001 - it cannot be skipped; evaluating it on each element reports the error
+            skip_absent = False
+    return Invariant(c["key"], c["human"], expression, fn, names, frozenset(names), opaque, skip_absent, counted,
+                     present)
 
 
 @lru_cache(maxsize=None)
@@ -105,14 +144,35 @@ def invariants_for(tables: Tables, type_key: str, path: str) -> tuple[Invariant,
     return tuple(out.values())
 
 
+def model_path(type_key: str) -> str:
+    """The type name fhirpathpy's R4 model knows ``type_key`` by."""
+    return _MODEL_PATH.get(type_key, type_key)
+
+
+def check_element(invariants: tuple[Invariant, ...], data: dict[str, Any], type_name: str, expression: str,
+                  variables: dict[str, Any], issues: list[Issue]) -> None:
+    """Append one issue per invariant that is false on the element, or cannot be evaluated."""
+    for inv in invariants:
+        if inv.skip_absent and inv.named.isdisjoint(data):  # inline: most elements name none of its properties
+            continue
+        outcome = inv.outcome(data, type_name, variables)
+        if outcome is True:
+            continue
+        if outcome is False:
+            issues.append(Issue("error", "invariant", f"Constraint failed: {inv.key}: {inv.human} "
+                                f"(expression: {inv.expression})", (expression,)))
+        else:
+            issues.append(Issue("error", "exception", f"The invariant {inv.key} could not be evaluated at "
+                                f"'{expression}' ({outcome}); the element is not known to be valid "
+                                f"(expression: {inv.expression})", (expression,)))
+
+
 def check_invariants(tables: Tables, nodes: Iterable[Node], resource: dict[str, Any]) -> list[Issue]:
-    """One issue per element on which an invariant is false."""
+    """One issue per element on which an invariant is false, or cannot be evaluated."""
     variables = {"resource": resource, "rootResource": resource}
     issues: list[Issue] = []
-    for n in nodes:
-        model_path = _MODEL_PATH.get(n.type, n.type)
-        for inv in invariants_for(tables, n.type, n.path):
-            if inv.failed(n.data, model_path, variables):
-                issues.append(Issue("error", "invariant", f"Constraint failed: {inv.key}: {inv.human} "
-                                    f"(expression: {inv.expression})", (n.expression,)))
+    for data, type_key, path, expression in nodes:
+        invariants = invariants_for(tables, type_key, path)
+        if invariants:
+            check_element(invariants, data, model_path(type_key), expression, variables, issues)
     return issues

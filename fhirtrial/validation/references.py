@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from ..errors import Issue
 from .tables import Tables
-from .traversal import Node
+from .fast_structure import Node
 
 RESOURCE_TYPES_VS = "http://hl7.org/fhir/ValueSet/resource-types"
 
@@ -57,23 +57,26 @@ def _ref1(where: str, value: str) -> Issue:
                  f"reference is provided (no contained resource has id '{value[1:]}')", (where,))
 
 
+def check_reference(tables: Tables, data: dict[str, Any], expression: str, resource: dict[str, Any],
+                    issues: list[Issue]) -> None:
+    """Append an issue when the Reference ``data`` has a malformed ``reference`` or names a missing contained one."""
+    value = data.get("reference")
+    if not isinstance(value, str):
+        return
+    where = f"{expression}.reference"
+    if len(value) > 1 and value[0] == "#":
+        if value[1:] not in _contained_ids(resource):
+            issues.append(_ref1(where, value))
+        return
+    problem = reference_problem(tables, value)
+    if problem is not None:
+        issues.append(Issue("error", "value", f"Invalid reference '{value}' at '{where}': {problem}", (where,)))
+
+
 def check_references(tables: Tables, nodes: Iterable[Node], resource: dict[str, Any]) -> list[Issue]:
     """One issue per Reference whose ``reference`` is malformed or names a missing contained resource."""
     issues: list[Issue] = []
-    contained: set[str] | None = None
-    for n in nodes:
-        if n.type != "Reference":
-            continue
-        value = n.data.get("reference")
-        if not isinstance(value, str):
-            continue
-        where = f"{n.expression}.reference"
-        if len(value) > 1 and value[0] == "#":
-            contained = _contained_ids(resource) if contained is None else contained
-            if value[1:] not in contained:
-                issues.append(_ref1(where, value))
-            continue
-        problem = reference_problem(tables, value)
-        if problem is not None:
-            issues.append(Issue("error", "value", f"Invalid reference '{value}' at '{where}': {problem}", (where,)))
+    for data, type_key, _, expression in nodes:
+        if type_key == "Reference":
+            check_reference(tables, data, expression, resource, issues)
     return issues

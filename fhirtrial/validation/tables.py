@@ -50,16 +50,16 @@ def _all_codes(tables: Tables, value_set: str) -> frozenset[str]:
     return frozenset().union(*tables.value_sets[value_set].values())
 
 
-def _read(name: str) -> Any:
+def read_table(name: str) -> Any:
     return orjson.loads((DEFINITIONS_DIR / name).read_bytes())
 
 
 @lru_cache(maxsize=1)
 def load_tables() -> Tables:
     """Parse the definitions directory once per process."""
-    elements = _read("elements-r4.json")
-    bindings = _read("required-bindings-r4.json")
-    invariants = _read("invariants-r4.json")
+    elements = read_table("elements-r4.json")
+    bindings = read_table("required-bindings-r4.json")
+    invariants = read_table("invariants-r4.json")
     known = elements["types"].keys() | {"Resource"}
     types = {key: {name: Child(name, spec[0], spec[1], bool(spec[2]), spec[1] in known)
                    for name, spec in children.items()}

@@ -1,7 +1,12 @@
-"""The single entry point of validation, https://hl7.org/fhir/R4/validation.html and
+"""The one validator of every write and of ``$validate``, https://hl7.org/fhir/R4/validation.html and
 https://hl7.org/fhir/R4/resource-operation-validate.html (modes create, update, delete).
 
-Structure and datatypes (fhir.resources), JSON shape and ele-1, required bindings, invariants, reference format.
+One pass along the R4 definitions (fast_structure: JSON representation, datatypes, cardinality, ele-1), then
+the required bindings, reference formats and invariants of the elements that walk found. REST and
+batch/transaction writes (rest/interactions.py), ``fhirtrial import`` and ``$import-ctgov`` (ingest/prepare.py)
+and ``$validate`` all call it, under the same strictness (``Settings.validation``): structural errors always
+refuse a write; binding, reference and invariant errors refuse it under "error" and are reported as warnings
+beside the stored resource under "warning".
 """
 from __future__ import annotations
 
@@ -9,12 +14,9 @@ from typing import Any
 
 from ..errors import InvalidRequest, InvalidResource, Issue, Warnings
 from ..resources import ID_PATTERN, RESOURCE_TYPE_SET
-from .bindings import check_bindings
-from .invariants import check_invariants
-from .references import check_references
-from .structure import check_structure
+from .content import check_content
+from .fast_structure import Issues, walk
 from .tables import load_tables
-from .traversal import Walk
 
 MODES = ("create", "update", "delete")
 STRICTNESS = ("error", "warning")
@@ -54,6 +56,10 @@ def _profile(rtype: str, profile: str | None) -> list[Issue]:
                   f"R4 definition {BASE_PROFILE}{rtype} can be validated against", ("profile",))]
 
 
+def _content(walked: Issues, resource: dict[str, Any]) -> list[Issue]:
+    return check_content(load_tables(), walked.nodes, resource)
+
+
 def validate(resource: Any, *, mode: str = "create", profile: str | None = None) -> list[Issue]:
     """ALL issues of ``resource`` (errors and warnings) in the given mode; empty when it is valid."""
     if mode not in MODES:
@@ -61,12 +67,47 @@ def validate(resource: Any, *, mode: str = "create", profile: str | None = None)
     issues = _head(resource)
     if issues or mode == "delete":  # a delete does not look at the content
         return issues
-    return (_mode(resource, mode) + _profile(resource["resourceType"], profile) + check_structure(resource)
-            + validate_content(resource))
+    walked = walk(resource)
+    return _mode(resource, mode) + _profile(resource["resourceType"], profile) + list(walked) + \
+        _content(walked, resource)
+
+
+def validate_content(resource: dict[str, Any]) -> list[Issue]:
+    """The checks beyond structure: required bindings, reference formats, invariants."""
+    return _content(walk(resource), resource)
 
 
 def _as_warning(issue: Issue) -> Issue:
     return Issue("warning", issue.code, issue.diagnostics, issue.expression)
+
+
+def strictness_of(strictness: str | None) -> str:
+    """``strictness``, or ``Settings.validation`` when None; refuses anything but error | warning."""
+    if strictness is None:
+        from ..config import get_settings  # late: settings read the environment
+
+        strictness = get_settings().validation
+    if strictness not in STRICTNESS:
+        raise ValueError(f"validation strictness must be one of {STRICTNESS}, not {strictness!r}")
+    return "warning" if strictness == "warning" else "error"  # a plain str, also from a str Enum setting
+
+
+def write_issues(resource: Any, strictness: str | None = None) -> tuple[list[Issue], list[Issue]]:
+    """(errors that refuse the write, issues reported beside the stored resource) of a resource about to be
+    written, under ``strictness`` (default ``Settings.validation``)."""
+    strictness = strictness_of(strictness)
+    head = _head(resource)
+    if head:
+        return head, []
+    walked = walk(resource)
+    content = _content(walked, resource)
+    if not walked and not content:
+        return [], []
+    blocking = list(walked) + ([] if strictness == "warning" else content)
+    errors = [i for i in blocking if i.severity in _BLOCKING]
+    if errors:
+        return errors, []
+    return [], [_as_warning(i) if i.severity in _BLOCKING else i for i in list(walked) + content]
 
 
 def validate_resource(resource: Any, *, resource_type: str | None = None, resource_id: str | None = None,
@@ -94,26 +135,9 @@ def validate_resource(resource: Any, *, resource_type: str | None = None, resour
         if body_id is not None and body_id != resource_id:
             raise InvalidResource(f"Body id '{body_id}' does not match the URL id '{resource_id}'",
                                   expression=f"{actual}.id")
-    if strictness is None:
-        from ..config import get_settings  # late: settings read the environment
-
-        strictness = get_settings().validation
-    if strictness not in STRICTNESS:
-        raise ValueError(f"validation strictness must be one of {STRICTNESS}, not {strictness!r}")
-    structural = check_structure(resource)
-    content = validate_content(resource)
-    blocking = structural + ([] if strictness == "warning" else content)
-    errors = [i for i in blocking if i.severity in _BLOCKING]
+    errors, reported = write_issues(resource, strictness)
     if errors:
         raise InvalidResource(errors[0].diagnostics, issues=errors)
     if warnings is not None:
-        warnings.issues.extend(_as_warning(i) if i.severity in _BLOCKING else i for i in structural + content)
+        warnings.issues.extend(reported)
     return resource
-
-
-def validate_content(resource: dict[str, Any]) -> list[Issue]:
-    """The checks beyond structure: JSON shape and ele-1, required bindings, references, invariants."""
-    tables = load_tables()
-    walk = Walk(tables, resource)
-    return walk.issues + check_bindings(tables, walk.nodes) + check_references(tables, walk.nodes, resource) + \
-        check_invariants(tables, walk.nodes, resource)

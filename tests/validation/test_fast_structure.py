@@ -1,4 +1,4 @@
-"""Differential test: fhirtrial.validation.fast_structure against fhir.resources (structure.py).
+"""Differential test: fhirtrial.validation.fast_structure against the fhir.resources R4B oracle (tests/support/r4b.py).
 
 Same verdict (valid or not) and, where both flag, the same set of expressions, on the mapped examples, synthetic
 studies, hand-made resources of every served type and mutations of all of them; the accepted differences are in
@@ -17,11 +17,12 @@ from fhirtrial.ingest.synth import generate
 from fhirtrial.mapping import map_study
 from fhirtrial.resources import RESOURCE_TYPES
 from fhirtrial.validation import generate as generator
-from fhirtrial.validation.fast_structure import check_structure_fast, compiled, translate_regex
-from fhirtrial.validation.structure import check_structure
+from fhirtrial.validation.fast_structure import check_structure_fast, compiled
+from fhirtrial.validation.primitives import translate_regex
 from fhirtrial.validation.tables import DEFINITIONS_DIR
 
 from ..support.shared_data import ctgov_records
+from tests.support.r4b import check_structure
 from .fast_structure_cases import HANDMADE, mutants
 from .fast_structure_differences import LAXER, STRICTER
 
@@ -117,7 +118,12 @@ def test_mutants_agree_or_differ_as_accepted(corpus: list[dict[str, Any]]) -> No
     ({"resourceType": "Organization", "fooBar": 1}, {("structure", "Organization.fooBar")}),
     ({"resourceType": "Organization", "_fooBar": {"id": "x"}}, {("structure", "Organization._fooBar")}),
     ({"resourceType": "Organization", "_name": {"extension": [{"url": "http://x", "valueCode": "a"}]}}, set()),
-    ({"resourceType": "Organization", "alias": ["a", None], "_alias": [None, {"id": "x"}]}, set()),
+    ({"resourceType": "Organization", "alias": ["a", None],
+      "_alias": [None, {"extension": [{"url": "http://x", "valueCode": "a"}]}]}, set()),
+    # ele-1: an element with nothing but an id (hasValue() or children().count() > id.count())
+    ({"resourceType": "Organization", "alias": ["a", None], "_alias": [None, {"id": "x"}]},
+     {("invariant", "Organization._alias[1]")}),
+    ({"resourceType": "Organization", "name": "a", "identifier": [{}]}, {("invariant", "Organization.identifier[0]")}),
     ({"resourceType": "Organization", "alias": ["a", None]}, {("structure", "Organization.alias[1]")}),
     ({"resourceType": "Organization", "extension": [{"valueString": "a"}]},
      {("required", "Organization.extension[0].url")}),

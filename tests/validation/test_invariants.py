@@ -1,11 +1,17 @@
 """StructureDefinition invariants, https://hl7.org/fhir/R4/conformance-rules.html#constraints."""
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from fhirtrial.validation import validate
+from fhirtrial.errors import InvalidResource, Warnings
+from fhirtrial.validation import validate, validate_resource, validator
+from fhirtrial.validation.fast_structure import walk
+from fhirtrial.validation.invariants import check_invariants
+from fhirtrial.validation.tables import Tables, load_tables
 
 from .conftest import errors
 
@@ -94,3 +100,45 @@ def test_json_shape_rules() -> None:
     issues = errors(validate(study(identifier=[], title=None, keyword=[{"text": "a"}, None])))
     assert {i.expression[0] for i in issues} >= {"ResearchStudy.identifier", "ResearchStudy.title",
                                                  "ResearchStudy.keyword[1]"}
+
+
+# -- an invariant the engine cannot evaluate is an error of the validator, never a pass -------------------------
+def test_an_engine_error_is_reported_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    # fhirpathpy raises on `start <= end` when start is a number: per-1 is not known to hold, so it is reported
+    # beside the structural error (and logged), not silently taken as satisfied.
+    resource = study(period={"start": 2021, "end": "2021-01-02"})
+    with caplog.at_level(logging.ERROR, logger="fhirtrial.validation.invariants"):
+        issues = validate(resource)
+    (issue,) = [i for i in issues if i.code == "exception"]
+    assert issue.severity == "error" and issue.expression == ("ResearchStudy.period",)
+    assert "per-1" in issue.diagnostics and "could not be evaluated" in issue.diagnostics
+    assert any("per-1" in r.getMessage() for r in caplog.records)
+
+
+@pytest.fixture
+def throwing_tables() -> Tables:
+    """The shipped tables plus one invariant on ResearchStudy that fhirpathpy cannot evaluate on a string title
+    (comparing a string with a number raises)."""
+    tables = load_tables()
+    broken = {"key": "test-1", "human": "Title compared with a number", "expression": "title > 5"}
+    return replace(tables, invariants={**tables.invariants,
+                                       "ResearchStudy": [*tables.invariants.get("ResearchStudy", []), broken]})
+
+
+def test_an_engine_error_on_a_valid_resource_fails_the_check(throwing_tables: Tables) -> None:
+    resource = study(title="A study")
+    (issue,) = check_invariants(throwing_tables, walk(resource).nodes, resource)
+    assert (issue.severity, issue.code, issue.expression) == ("error", "exception", ("ResearchStudy",))
+    assert "test-1" in issue.diagnostics
+    assert check_invariants(throwing_tables, walk(study()).nodes, study()) == []  # no title: nothing to evaluate
+
+
+def test_an_engine_error_refuses_a_write_like_any_error(throwing_tables: Tables,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validator, "load_tables", lambda: throwing_tables)
+    with pytest.raises(InvalidResource) as caught:
+        validate_resource(study(title="A study"), strictness="error")
+    assert [i.code for i in caught.value.issues] == ["exception"]
+    sink = Warnings()
+    validate_resource(study(title="A study"), strictness="warning", warnings=sink)
+    assert [(i.severity, i.code) for i in sink.issues] == [("warning", "exception")]

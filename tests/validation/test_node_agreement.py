@@ -12,9 +12,9 @@ from typing import Any, Iterator
 import pytest
 
 from fhirtrial.validation import validate
-from fhirtrial.validation.bindings import _bound_children
+from fhirtrial.validation.bindings import bound_children
+from fhirtrial.validation.fast_structure import walk
 from fhirtrial.validation.tables import load_tables
-from fhirtrial.validation.traversal import Walk
 from tests.support.validators import node_available, validate_with_node
 
 from .disagreements import ONLY_FHIR_JS, ONLY_OURS
@@ -28,11 +28,11 @@ _FHIR_JS = re.compile(r"^(?P<where>[^:]+): Code .* not found in value set")
 def _mutants(resource: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """One copy per bound code element present, with that code replaced by one outside the value set."""
     tables = load_tables()
-    for index, node in enumerate(Walk(tables, resource).nodes):
-        for child, _ in _bound_children(tables, node.type):
-            if isinstance(node.data.get(child.name), str):
+    for index, (data, type_key, _, _) in enumerate(walk(resource).nodes):
+        for child, _, _ in bound_children(tables, type_key):
+            if isinstance(data.get(child.name), str):
                 mutant = copy.deepcopy(resource)
-                target = Walk(tables, mutant).nodes[index].data
+                target = walk(mutant).nodes[index][0]
                 target[child.name] = "not-a-code"
                 yield mutant
 

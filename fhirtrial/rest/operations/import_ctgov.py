@@ -2,9 +2,11 @@
 (https://clinicaltrials.gov/data-api/api), answered like a batch (https://hl7.org/fhir/R4/http.html#transaction).
 
 The body is one study record, an API v2 list response ``{"studies": [...]}`` or a JSON array of records.
-Each study is stored atomically by the bulk writer (the same rows as ``fhirtrial import``); the answer is a
-``batch-response`` Bundle with one entry per resource of each stored study (status, location, etag) and one
-entry whose ``response.outcome`` is an OperationOutcome per study that failed. Needs the write token.
+Each study is validated as every write is (fhirtrial.validation, under ``Settings.validation``) and stored
+atomically by the bulk writer (the same rows as ``fhirtrial import``); the answer is a ``batch-response`` Bundle
+with one entry per resource of each stored study (status, location, etag, and the validator's warnings as
+``response.outcome``) and one entry whose ``response.outcome`` is an OperationOutcome per study that failed.
+Needs the write token.
 """
 from __future__ import annotations
 
@@ -70,33 +72,44 @@ def _writer(request: Request) -> Any:
     return writer
 
 
+def _failure(study: PreparedStudy, error: str) -> dict[str, Any]:
+    severity = "warning" if study.stage == "duplicate" else "error"
+    code = "duplicate" if study.stage == "duplicate" else "processing"
+    where = f"{study.origin}" + (f" ({study.nct_id})" if study.nct_id else "")
+    issues = [Issue(severity, code, f"{where}: {error}", ())]
+    if study.issues:  # the validator's own issues, each on its element
+        issues = [Issue(i.severity, i.code, f"{where}: {i.diagnostics}", i.expression) for i in study.issues]
+    return {"response": {"status": _FAILED.get(study.stage or "", "422 Unprocessable Entity"),
+                         "outcome": operation_outcome(issues)}}
+
+
 def _import(request: Request, items: list[SourceItem], base: str) -> dict[str, Any]:
     ordered = list(dedupe_last_wins(lambda: items))
     writer = _writer(request)
     if writer is None:
         raise InvalidRequest("$import-ctgov needs the SQL store")
     indexer = writer.indexer
+    strictness = settings_of(request).validation
     prepared: list[PreparedStudy] = [
-        failed_item(i) if i.record is None else prepare_record(i.record, i.nct_id, str(i.origin), indexer)
+        failed_item(i) if i.record is None else prepare_record(i.record, i.nct_id, str(i.origin), indexer,
+                                                                strictness=strictness)
         for i in ordered]
     entries: list[dict[str, Any]] = []
     with _LOCK:  # one bulk writer per process
         results = writer.write(prepared)
     for result in results:
         if result.error is not None:
-            study = result.study
-            severity = "warning" if study.stage == "duplicate" else "error"
-            code = "duplicate" if study.stage == "duplicate" else "processing"
-            where = f"{study.origin}" + (f" ({study.nct_id})" if study.nct_id else "")
-            entries.append({"response": {"status": _FAILED.get(study.stage or "", "422 Unprocessable Entity"),
-                                         "outcome": operation_outcome([Issue(severity, code, f"{where}: "
-                                                                             f"{result.error}", ())])}})
+            entries.append(_failure(result.study, result.error))
             continue
+        warnings = {(p.resource_type, p.id): p.warnings for p in result.study.resources or () if p.warnings}
         for res in result.resources:
-            entries.append({"response": {
+            response: dict[str, Any] = {
                 "status": _STATUS[res.outcome],
                 "location": f"{base}/{res.resource_type}/{res.id}/_history/{res.version_id}",
-                "etag": f'W/"{res.version_id}"', "lastModified": instant(res.last_updated)}})
+                "etag": f'W/"{res.version_id}"', "lastModified": instant(res.last_updated)}
+            if (res.resource_type, res.id) in warnings:
+                response["outcome"] = operation_outcome(list(warnings[(res.resource_type, res.id)]))
+            entries.append({"response": response})
     return bundle("batch-response", entries)
 
 

@@ -38,23 +38,15 @@ def of_type_condition(cols: Any, param: str, v: OfTypeValue) -> sa.ColumnElement
 
 @lru_cache(maxsize=256)
 def expand_value_set(url: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """system -> codes of a value set shipped with the R4 definitions (no terminology server)."""
-    from ...validation.expansion import Unexpandable, expand
-    from ...validation.sources import load_definitions
+    """system -> codes of a value set of the R4 definitions, expanded from the copy shipped with the package (no
+    terminology server, nothing from npm)."""
+    from ...validation.expansion import Unexpandable
+    from ...validation.valuesets import expansion
 
     try:
-        return tuple((system, tuple(codes)) for system, codes in expand(_definitions(load_definitions), url).items())
-    except (Unexpandable, KeyError) as exc:
+        return tuple((system, tuple(codes)) for system, codes in expansion(url).items())
+    except Unexpandable as exc:
         raise InvalidRequest(f"Value set {url!r} cannot be expanded here: {exc}", expression=url) from None
-
-
-_DEFS: list[Any] = []
-
-
-def _definitions(load: Any) -> Any:
-    if not _DEFS:
-        _DEFS.append(load())
-    return _DEFS[0]
 
 
 def in_condition(cols: Any, v: UriValue) -> sa.ColumnElement[bool]:

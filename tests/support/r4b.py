@@ -1,6 +1,7 @@
-"""Structure, datatype and cardinality checks with the fhir.resources R4B models.
+"""The test oracle for the server's structure checker: the same checks done by the fhir.resources R4B models.
 
-https://hl7.org/fhir/R4/validation.html#structure
+https://hl7.org/fhir/R4/validation.html#structure ; the server itself validates with
+fhirtrial.validation.fast_structure (derived from the R4 definitions); tests compare the two verdicts.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from ..errors import Issue
+from fhirtrial.errors import Issue
 
 
 @lru_cache(maxsize=None)

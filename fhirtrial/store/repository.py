@@ -50,7 +50,7 @@ class WriteResult:
 @dataclass(frozen=True, slots=True)
 class HistoryPage:
     entries: list[StoredResource]  # newest first
-    total: int
+    total: int | None  # counted with the first page (carried in the cursor), None past store.history.TOTAL_CAP
     # Opaque cursor for the next page, or None when this is the last one.
     next_cursor: str | None
 

@@ -91,6 +91,13 @@ class UnitOfWork(Protocol):
     def find_ids(self, resource_type: str, criteria: dict[str, list[str]]) -> list[str]:
         """Ids of current resources matching search criteria (for conditional create/update/delete)."""
 
+    def claim(self, resource_type: str, criteria: dict[str, list[str]], resource_id: str, *,
+              replacing: str | None = None) -> str | None:
+        """Reserve the creation of the resource ``criteria`` find (conditional create) for ``resource_id``, until
+        the transaction ends: None when reserved; else the id holding the reservation (a concurrent create that
+        has committed since this transaction's search, or a resource the search no longer finds). Pass that id
+        as ``replacing`` after searching again to take a stale reservation over (store/claims.py)."""
+
 
 class Repository(Protocol):
     def read(self, resource_type: str, resource_id: str) -> StoredResource:

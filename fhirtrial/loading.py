@@ -1,4 +1,5 @@
-"""Store ClinicalTrials.gov records through the transaction interaction, https://hl7.org/fhir/R4/http.html#transaction."""
+"""Store ClinicalTrials.gov records atomically, as the mapping's transaction Bundle of ``PUT Type/id`` entries
+would (https://hl7.org/fhir/R4/http.html#transaction): every resource validated, then stored in one unit of work."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +7,7 @@ from typing import Any, Iterator
 
 import orjson
 
-from .store.repository import Repository
+from .store.repository import Repository, WriteResult
 
 
 def example_records(directory: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
@@ -19,12 +20,17 @@ def example_records(directory: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
             yield path, record
 
 
-def store_study(repo: Repository, record: dict[str, Any], base: str) -> dict[str, Any]:
-    """Map one study and store it atomically; returns the transaction-response Bundle."""
+def store_study(repo: Repository, record: dict[str, Any], base: str | None = None) -> list[WriteResult]:
+    """Map one study and store it atomically (a resource whose content is stored already makes no new version);
+    returns each resource's write result. ``base`` is unused (kept for callers)."""
     from .mapping import map_study
-    from .rest.transaction import process
+    from .validation import validate_resource
 
-    return process(repo, map_study(record).bundle(), base, include_body=False)
+    resources = map_study(record).resources
+    for res in resources:
+        validate_resource(res, resource_type=res["resourceType"], resource_id=res["id"], require_id=True)
+    with repo.unit_of_work() as uow:
+        return [uow.update(res["resourceType"], res["id"], res) for res in resources]
 
 
 def load_examples(repo: Repository, directory: Path, base: str) -> int:

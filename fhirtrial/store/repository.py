@@ -116,4 +116,8 @@ class Repository(Protocol):
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """A transaction: commits on normal exit, rolls back on any exception."""
 
+    def atomic(self) -> AbstractContextManager[Repository]:
+        """One write transaction seen as a Repository whose reads see its own writes and whose
+        ``unit_of_work`` is that transaction; commits on normal exit, rolls back on any exception."""
+
     def close(self) -> None: ...

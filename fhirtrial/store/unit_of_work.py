@@ -76,6 +76,11 @@ class SQLUnitOfWork:
         self._find_ids = find_ids
         self._dependents = dependents if dependents is not None else Dependents(indexer)
 
+    @property
+    def connection(self) -> sa.Connection:
+        """The transaction's connection (reads that must see its writes, store/atomic.py)."""
+        return self._conn
+
     # -- reads ---------------------------------------------------------------------------------------------
     def _lock(self, resource_type: str, resource_id: str) -> Row[Any] | None:
         return self._conn.execute(self._sql.lock, {"rt": resource_type, "rid": resource_id}).first()

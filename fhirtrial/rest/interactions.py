@@ -12,7 +12,8 @@ from urllib.parse import parse_qs
 
 import jsonpatch
 
-from ..errors import Conflict, InvalidRequest, MultipleMatches, NotFound, PreconditionFailed, UnprocessableEntity, Warnings
+from ..errors import (Conflict, InvalidRequest, MultipleMatches, NotFound, PreconditionFailed, UnprocessableEntity,
+                      Warnings)
 from ..store.repository import UnitOfWork, WriteResult
 from ..validation import validate_resource
 

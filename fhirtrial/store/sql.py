@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from ..errors import Gone, InvalidRequest, NotFound
 from ..search.index import Indexer, NoIndexer
+from .atomic import AtomicRepository
 from .criteria import DEFAULT_TOKENS
 from .engine import BUSY_TIMEOUT_S, WRITE, create_engine, is_postgres
 from .failures import translated
-from .atomic import AtomicRepository
 from .history import history_page
 from .index_writer import IndexWriter
 from .read_cache import Probe, change_probe

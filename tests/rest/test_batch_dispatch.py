@@ -291,3 +291,19 @@ async def test_two_conditional_creates_of_one_criteria_in_a_transaction_make_one
     assert r.json()["entry"][1]["response"]["location"].startswith(f"http://testserver/fhir/{created}/")
     assert (await client.get("ResearchStudy/c2")).json()["sponsor"]["reference"] == created
     assert (await client.get("Organization", params={"identifier": "urn:t|2"})).json()["total"] == 1
+
+
+async def test_definitional_resources_in_a_bundle_answer_as_alone(client: httpx.AsyncClient) -> None:
+    """Read-only definitions: read and search work as batch entries, writes are the same 405 as alone."""
+    direct = await client.get("SearchParameter", params={"_count": 1})
+    assert direct.status_code == 200 and direct.json()["entry"], direct.text
+    first = direct.json()["entry"][0]["resource"]
+    batch = await client.post("", json=_bundle("batch", [
+        _entry("GET", "SearchParameter?_count=1"), _entry("GET", f"SearchParameter/{first['id']}"),
+        _entry("PUT", f"SearchParameter/{first['id']}", {**first, "status": "retired"})]), headers=JSON_HEADERS)
+    search, read, write = batch.json()["entry"]
+    assert _comparable(search["resource"]) == _comparable(direct.json())
+    assert read["resource"] == first
+    alone = await client.put(f"SearchParameter/{first['id']}", json={**first, "status": "retired"},
+                             headers=JSON_HEADERS)
+    assert write["response"]["status"].startswith("405") and write["response"]["outcome"] == alone.json()

@@ -2,8 +2,8 @@
 studies of ``fhirtrial synth`` generated at load time, https://clinicaltrials.gov/data-api/api.
 
 Stored through the import pipeline (the same mapping, validation and writes as ``fhirtrial import``), so loading
-them again changes nothing. ``store_study`` stores one study through the transaction interaction instead
-(https://hl7.org/fhir/R4/http.html#transaction).
+them again changes nothing. ``store_study`` stores one study atomically instead, as the mapping's transaction Bundle
+of ``PUT Type/id`` entries would (https://hl7.org/fhir/R4/http.html#transaction).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from .store.repository import Repository
+from .store.repository import Repository, WriteResult
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 SEED_STUDY = EXAMPLES_DIR / "NCT01297972.json"
@@ -44,9 +44,15 @@ def load_examples(repo: Repository, synthetic: int = SYNTHETIC_STUDIES, seed: in
     return summary.done
 
 
-def store_study(repo: Repository, record: dict[str, Any], base: str) -> dict[str, Any]:
-    """Map one study and store it atomically; returns the transaction-response Bundle."""
+def store_study(repo: Repository, record: dict[str, Any], base: str | None = None) -> list[WriteResult]:
+    """Map one study and store it atomically (a resource whose content is stored already makes no new version);
+    returns each resource's write result. ``base`` is unused (kept for callers)."""
     from .mapping import map_study
-    from .rest.transaction import process
+    from .validation import validate_resource
 
-    return process(repo, map_study(record).bundle(), base, include_body=False)
+    resources = map_study(record).resources
+    for res in resources:
+        validate_resource(res, resource_type=res["resourceType"], resource_id=res["id"], require_id=True)
+    with repo.unit_of_work() as uow:
+        return [uow.update(res["resourceType"], res["id"], res) for res in resources]
+

@@ -18,6 +18,7 @@ from ..store.repository import Repository
 from . import edge, openapi
 from .capability import operation_hooks
 from .fastpath import ReadFastPath
+from .head import HeadAsGet
 from .request_log import RequestLog
 from .routes import definitions, history, instance, search, system, type_level, unknown_operation
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     app.state.repo = repo
     app.state.capability_hooks: dict[str, Any] = {**search.capability_hooks()}
     edge.install(app)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
                        expose_headers=["ETag", "Location", "Content-Location", "Last-Modified"])
     prefix = settings.base_path.rstrip("/")

@@ -19,7 +19,10 @@ def settings_of(request: Request) -> Settings:
 
 
 def repo_of(request: Request) -> Repository:
-    return request.app.state.repo
+    """The app's repository; for an entry of a transaction Bundle, the transaction's (store/atomic.py), so the
+    entry reads what the entries before it wrote and writes in the same transaction (rest/transaction.py)."""
+    bound = getattr(request.state, "repository", None)
+    return bound if bound is not None else request.app.state.repo
 
 
 def base_url(request: Request) -> str:

@@ -4,11 +4,17 @@ Reads are most of an EHR's traffic; going through the framework's routing and th
 store's own read. Anything but a plain ``GET [base]/Type/id`` (query, conditional headers, CORS, errors) falls
 through to the full route, which gives the same answer more slowly. Answers are kept in a ReadCache until the
 database's next commit: on this path the SELECT, not the framework, was the largest cost.
+
+SQLite reads run on the event loop (a WAL read never waits for a writer, and costs microseconds: less than a
+thread hop); a PostgreSQL read is a network round trip that can wait on locks, so it runs in the thread pool and
+the loop keeps serving other requests meanwhile.
 """
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 
 from ..errors import FhirError
 from ..resources import RESOURCE_TYPE_SET
@@ -28,6 +34,7 @@ class ReadFastPath:
         self.pattern = re.compile(re.escape(prefix.rstrip("/")) + r"/([A-Za-z]+)/([A-Za-z0-9\-.]{1,64})")
         self._cache: ReadCache[Answer] = ReadCache(None, 0)
         self._cache_repo: Any = None  # the repository the cache belongs to (a restart opens a new one)
+        self._inline_repo: Any = None  # that repository when its reads may run on the loop (SQLite)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and not scope["query_string"]:
@@ -48,8 +55,10 @@ class ReadFastPath:
         answer = cache.get(key)
         if answer is None:
             try:
-                # The store's read is a single indexed SELECT (microseconds on SQLite): cheaper than a thread hop.
-                stored = repo.read(resource_type, resource_id)
+                if self._inline_repo is repo:
+                    stored = repo.read(resource_type, resource_id)
+                else:
+                    stored = await run_in_threadpool(repo.read, resource_type, resource_id)
             except FhirError:
                 return False
             answer = ([_CONTENT_TYPE, (b"etag", stored.etag.encode()),
@@ -67,4 +76,5 @@ class ReadFastPath:
             size = getattr(settings, "read_cache_mb", 0) * 1024 * 1024
             self._cache = ReadCache(probe() if probe is not None and size > 0 else None, size)
             self._cache_repo = repo
+            self._inline_repo = repo if getattr(repo, "dialect", None) == "sqlite" else None
         return self._cache

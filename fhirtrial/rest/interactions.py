@@ -5,13 +5,15 @@ https://hl7.org/fhir/R4/http.html#create , #update , #patch , #delete , #cond-up
 from __future__ import annotations
 
 import copy
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 import jsonpatch
 
-from ..errors import InvalidRequest, MultipleMatches, NotFound, PreconditionFailed, UnprocessableEntity, Warnings
+from ..errors import (Conflict, InvalidRequest, MultipleMatches, NotFound, PreconditionFailed, UnprocessableEntity,
+                      Warnings)
 from ..store.repository import UnitOfWork, WriteResult
 from ..validation import validate_resource
 
@@ -59,17 +61,38 @@ def single_match(uow: UnitOfWork, resource_type: str, criteria: str) -> str | No
     return ids[0] if ids else None
 
 
+_CLAIM_ATTEMPTS = 5
+
+
+def match_or_claim(uow: UnitOfWork, resource_type: str, criteria: str, new_id: str) -> str | None:
+    """The single current match of ``criteria``; or None once the creation of ``new_id`` for them is reserved,
+    so that a racing conditional create cannot create a second one (store/claims.py). Each failed claim means
+    another writer got there first: searching again finds its resource."""
+    holder: str | None = None
+    for _ in range(_CLAIM_ATTEMPTS):
+        match = single_match(uow, resource_type, criteria)
+        if match is not None:
+            return match
+        holder = uow.claim(resource_type, parse_criteria(criteria), new_id, replacing=holder)
+        if holder is None:
+            return None
+    raise Conflict(f"Concurrent conditional creates of {resource_type}?{criteria} kept colliding; retry")
+
+
 def create(uow: UnitOfWork, resource_type: str, resource: Any, *, if_none_exist: str | None = None,
            resource_id: str | None = None, checks: Checks | None = None) -> WriteResult:
-    """POST: the server assigns the id (any id in the body is ignored, as the spec says)."""
+    """POST: the server assigns the id (any id in the body is ignored, as the spec says); ``resource_id`` is one
+    chosen in advance (a transaction's urn:uuid entries)."""
     _validate(resource, checks, resource_type=resource_type)
+    body = {k: v for k, v in resource.items() if k != "id"}
     if if_none_exist:
-        existing = single_match(uow, resource_type, if_none_exist)
+        new_id = resource_id or str(uuid.uuid4())
+        existing = match_or_claim(uow, resource_type, if_none_exist, new_id)
         if existing is not None:
             current = uow.current(resource_type, existing)
             assert current is not None
             return WriteResult(current, "unchanged")
-    body = {k: v for k, v in resource.items() if k != "id"}
+        return uow.create(resource_type, body, new_id)
     return uow.create(resource_type, body, resource_id)
 
 
@@ -81,14 +104,17 @@ def update(uow: UnitOfWork, resource_type: str, resource_id: str, resource: Any,
 
 def conditional_update(uow: UnitOfWork, resource_type: str, criteria: str, resource: Any, *,
                        if_match: int | None = None, checks: Checks | None = None) -> WriteResult:
+    """PUT Type?criteria: updates the single match; with none it creates (under the body's id if it has one),
+    guarded like a conditional create."""
     _validate(resource, checks, resource_type=resource_type)
-    match = single_match(uow, resource_type, criteria)
+    body_id = resource.get("id")
+    new_id = body_id if isinstance(body_id, str) else str(uuid.uuid4())
+    match = match_or_claim(uow, resource_type, criteria, new_id)
     if match is None:
-        body_id = resource.get("id")
         if body_id is not None:
             return uow.update(resource_type, body_id, resource, if_match=if_match)
-        return uow.create(resource_type, resource)
-    if resource.get("id") not in (None, match):
+        return uow.create(resource_type, resource, new_id)
+    if body_id not in (None, match):
         raise InvalidRequest(f"Body id '{resource['id']}' differs from the matched resource '{match}'",
                              expression=f"{resource_type}.id")
     return uow.update(resource_type, match, {**resource, "id": match}, if_match=if_match)

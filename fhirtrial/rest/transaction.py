@@ -1,83 +1,38 @@
-"""Batch and transaction Bundles at the base URL, https://hl7.org/fhir/R4/http.html#transaction."""
+"""Batch and transaction Bundles at the base URL, https://hl7.org/fhir/R4/http.html#transaction.
+
+Every entry goes through the same routes as a direct request (rest/dispatch.py): search, history, vread,
+operations, HEAD and the writes answer in a Bundle exactly as they would alone.
+
+- batch: entries run one after the other, each on its own; a failing entry answers with its OperationOutcome
+  and the others go on.
+- transaction: all entries run in one write transaction (store/atomic.py), in the spec's order (DELETE, POST,
+  PUT/PATCH, GET/HEAD, https://hl7.org/fhir/R4/http.html#trules); POST entries get their ids first so that
+  ``urn:uuid:`` references between entries are rewritten before anything is written. The first failing entry
+  fails the whole transaction: nothing is stored, and its OperationOutcome names the entry. Operations are not
+  part of a transaction's unit of work and are refused there (a batch runs them).
+"""
 from __future__ import annotations
 
-import base64
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, Iterator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
-import orjson
+import anyio
+from starlette.requests import Request
 
-from ..errors import FhirError, InvalidRequest, Issue, MethodNotAllowed, NotFound, operation_outcome
+from ..errors import Conflict, FhirError, InvalidRequest, Issue
 from ..resources import DEFINITIONAL_TYPES, RESOURCE_TYPE_SET
-from ..store.repository import Repository, UnitOfWork, WriteResult
+from ..store.repository import Repository
 from . import interactions
-from .bundles import bundle, instant
+from .auth import require_writer
+from .bundles import bundle
+from .context import base_url, repo_of, settings_of
+from .dispatch import Dispatcher, EntryResponse, bundle_entry, status_line
+from .entries import ORDER, WRITES, Entry, http_request, parse_entry
+from .routes.common import blocking
 
-# The order the spec requires for processing a transaction (https://hl7.org/fhir/R4/http.html#trules).
-_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
-_STATUS = {"created": "201 Created", "updated": "200 OK", "unchanged": "200 OK", "deleted": "204 No Content",
-           "gone": "204 No Content"}
-
-
-@dataclass
-class Entry:
-    index: int
-    method: str
-    url: str
-    resource_type: str
-    resource_id: str | None
-    criteria: str | None
-    resource: Any
-    full_url: str | None
-    if_match: int | None
-    if_none_exist: str | None
-    response: dict[str, Any] = field(default_factory=dict)
-
-
-def _parse_url(url: str, base: str, where: str) -> tuple[str, str | None, str | None]:
-    """``Type``, ``Type/id`` or ``Type?criteria`` (relative, or absolute on our base)."""
-    if url.startswith(base + "/"):
-        url = url[len(base) + 1:]
-    path, _, query = url.partition("?")
-    parts = [p for p in path.split("/") if p]
-    if parts and parts[0] in DEFINITIONAL_TYPES:
-        raise MethodNotAllowed(f"{parts[0]} resources are this server's own definitions, read-only: use GET "
-                               f"[base]/{parts[0]} outside a batch", expression=where)
-    if not parts or parts[0] not in RESOURCE_TYPE_SET:
-        raise InvalidRequest(f"Unsupported or missing resource type in request.url {url!r}", expression=where)
-    if len(parts) > 2:
-        raise InvalidRequest(f"request.url {url!r} is not Type, Type/id or Type?criteria", expression=where)
-    return parts[0], (parts[1] if len(parts) == 2 else None), (query or None)
-
-
-def _parse_entry(raw: Any, index: int, base: str) -> Entry:
-    where = f"Bundle.entry[{index}]"
-    if not isinstance(raw, dict):
-        raise InvalidRequest(f"{where} must be an object", expression=where)
-    request = raw.get("request")
-    if not isinstance(request, dict):
-        raise InvalidRequest(f"{where}.request is required in a batch or transaction", expression=f"{where}.request")
-    method = request.get("method")
-    if not isinstance(method, str) or method not in _ORDER:
-        raise InvalidRequest(f"{where}.request.method {method!r} is not one of {sorted(_ORDER)}",
-                             expression=f"{where}.request.method")
-    url = request.get("url")
-    if not isinstance(url, str) or not url:
-        raise InvalidRequest(f"{where}.request.url is required", expression=f"{where}.request.url")
-    rtype, rid, criteria = _parse_url(url, base, f"{where}.request.url")
-    resource = raw.get("resource")
-    if method in ("POST", "PUT") and not isinstance(resource, dict):
-        raise InvalidRequest(f"{where}.resource is required for {method}", expression=f"{where}.resource")
-    if method == "PATCH" and not (isinstance(resource, dict) and resource.get("resourceType") == "Binary"):
-        raise InvalidRequest(f"{where}: PATCH in a Bundle takes a Binary resource with a JSON Patch",
-                             expression=f"{where}.resource")
-    for key in ("ifMatch", "ifNoneExist"):
-        if request.get(key) is not None and not isinstance(request[key], str):
-            raise InvalidRequest(f"{where}.request.{key} must be a string", expression=f"{where}.request.{key}")
-    full_url = raw.get("fullUrl")
-    return Entry(index, method, url, rtype, rid, criteria, resource, full_url if isinstance(full_url, str) else None,
-                 interactions.parse_if_match(request.get("ifMatch")), request.get("ifNoneExist"))
+URN_PREFIXES = ("urn:uuid:", "urn:oid:")
 
 
 def _rewrite(node: Any, ids: dict[str, str]) -> Any:
@@ -85,7 +40,7 @@ def _rewrite(node: Any, ids: dict[str, str]) -> Any:
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
-            if key == "reference" and isinstance(value, str) and value.startswith(("urn:uuid:", "urn:oid:")):
+            if key == "reference" and isinstance(value, str) and value.startswith(URN_PREFIXES):
                 if value not in ids:
                     raise InvalidRequest(f"Reference {value!r} points at no entry of this transaction",
                                          expression="reference")
@@ -98,74 +53,7 @@ def _rewrite(node: Any, ids: dict[str, str]) -> Any:
     return node
 
 
-def _result(entry: Entry, result: WriteResult | None, base: str) -> None:
-    if result is None:
-        entry.response = {"status": "204 No Content"}
-        return
-    stored = result.stored
-    entry.response = {"status": _STATUS[result.outcome]}
-    if result.outcome not in ("deleted", "gone"):
-        entry.response["location"] = f"{base}/{stored.resource_type}/{stored.id}/_history/{stored.version_id}"
-        entry.response["etag"] = stored.etag
-        entry.response["lastModified"] = instant(stored.last_updated)
-        entry.response["resource_body"] = stored.body
-
-
-def _execute(uow: UnitOfWork, entry: Entry, base: str, strictness: str | None) -> None:
-    e = entry
-    checks = interactions.Checks(strictness)
-    if e.method == "DELETE":
-        result = (interactions.conditional_delete(uow, e.resource_type, e.criteria) if e.criteria
-                  else interactions.delete(uow, e.resource_type, e.resource_id, if_match=e.if_match))
-    elif e.method == "POST":
-        result = interactions.create(uow, e.resource_type, e.resource, if_none_exist=e.if_none_exist,
-                                     resource_id=e.resource_id, checks=checks)
-    elif e.method == "PUT":
-        result = (interactions.conditional_update(uow, e.resource_type, e.criteria, e.resource, if_match=e.if_match,
-                                                  checks=checks)
-                  if e.criteria else
-                  interactions.update(uow, e.resource_type, e.resource_id, e.resource, if_match=e.if_match,
-                                      checks=checks))
-    elif e.method == "PATCH":
-        ops = _patch_body(e)
-        result = interactions.patch(uow, e.resource_type, e.resource_id, ops, if_match=e.if_match, checks=checks)
-    else:
-        current = uow.current(e.resource_type, e.resource_id or "") if e.resource_id else None
-        if current is None or current.deleted:
-            raise NotFound(f"{e.url} was not found")
-        result = WriteResult(current, "unchanged")
-    _result(entry, result, base)
-    if checks.warnings.issues:
-        entry.response["outcome"] = operation_outcome(checks.warnings.issues)
-
-
-def _patch_body(entry: Entry) -> Any:
-    try:
-        return orjson.loads(base64.b64decode(entry.resource.get("data", ""), validate=True))
-    except (ValueError, TypeError):
-        raise InvalidRequest("The Binary of a PATCH entry must hold a base64 JSON Patch",
-                             expression=f"Bundle.entry[{entry.index}].resource.data") from None
-
-
-def _assign_ids(uow: UnitOfWork, entries: list[Entry]) -> dict[str, str]:
-    """Give every POST (and conditional PUT) its id up front so references can be rewritten before writing."""
-    ids: dict[str, str] = {}
-    for e in entries:
-        if e.method == "POST":
-            existing = (interactions.single_match(uow, e.resource_type, e.if_none_exist)
-                        if e.if_none_exist else None)
-            e.resource_id = existing or str(uuid.uuid4())
-            if existing:
-                e.if_none_exist = None
-                e.method = "GET"
-        elif e.method == "PUT" and e.criteria and e.full_url:
-            e.resource_id = interactions.single_match(uow, e.resource_type, e.criteria)
-        if e.full_url and e.full_url.startswith(("urn:uuid:", "urn:oid:")) and e.resource_id:
-            ids[e.full_url] = f"{e.resource_type}/{e.resource_id}"
-    return ids
-
-
-def _entries(payload: Any, base: str) -> tuple[str, list[Entry]]:
+def _entries(payload: Any) -> tuple[str, list[Any]]:
     if not isinstance(payload, dict) or payload.get("resourceType") != "Bundle":
         raise InvalidRequest("POST to the base URL takes a Bundle of type batch or transaction",
                              expression="Bundle.resourceType")
@@ -178,68 +66,128 @@ def _entries(payload: Any, base: str) -> tuple[str, list[Entry]]:
     return kind, raw
 
 
-def _respond(kind: str, entries: list[Entry], include_body: bool) -> dict[str, Any]:
-    out = []
-    for e in sorted(entries, key=lambda x: x.index):
-        body = e.response.pop("resource_body", None)
-        entry: dict[str, Any] = {}
-        if include_body and body is not None:
-            entry["resource"] = orjson.Fragment(body)
-        entry["response"] = e.response
-        out.append(entry)
-    return bundle(f"{kind}-response", out)
-
-
-def process(repo: Repository, payload: Any, base: str, *, include_body: bool = True,
-            strictness: str | None = None) -> dict[str, Any]:
+async def process(request: Request, payload: Any) -> dict[str, Any]:
     """Run a batch (entries independent) or transaction (all or nothing) and build the response Bundle."""
-    kind, raw = _entries(payload, base)
-    if kind == "transaction":
-        entries = [_parse_entry(r, i, base) for i, r in enumerate(raw)]
-        _check_duplicates(entries)
-        with repo.unit_of_work() as uow:
-            ids = _assign_ids(uow, entries)
-            for e in entries:
-                if e.resource is not None and e.method != "PATCH":
-                    e.resource = _rewrite(e.resource, ids)
-                    if e.method == "POST":
-                        e.resource = {**e.resource, "id": e.resource_id}
-            for e in sorted(entries, key=lambda x: (_ORDER[x.method], x.index)):
-                try:
-                    _execute(uow, e, base, strictness)
-                except FhirError as exc:
-                    raise _locate(exc, e) from None
-        return _respond(kind, entries, include_body)
-    return _respond(kind, list(_batch(repo, raw, base, strictness)), include_body)
+    kind, raw = _entries(payload)
+    base = base_url(request)
+    dispatcher = Dispatcher(request)
+    if kind == "batch":
+        return bundle("batch-response", [await _batch_entry(dispatcher, r, i, base) for i, r in enumerate(raw)])
+    entries = [parse_entry(r, i, base) for i, r in enumerate(raw)]
+    _check_transaction(entries)
+    if any(e.method in WRITES for e in entries):
+        require_writer(request, settings_of(request))  # before the write lock is taken
+    async with _atomic(repo_of(request)) as view:
+        await _run_transaction(dispatcher, view, entries)
+    return bundle("transaction-response", [e.response for e in entries])
 
 
-def _batch(repo: Repository, raw: list[Any], base: str, strictness: str | None) -> Iterator[Entry]:
-    for i, r in enumerate(raw):
-        try:
-            entry = _parse_entry(r, i, base)
-            with repo.unit_of_work() as uow:
-                _execute(uow, entry, base, strictness)
-        except FhirError as exc:
-            entry = Entry(i, "GET", "", "", None, None, None, None, None, None)
-            entry.response = {"status": f"{exc.status}", "outcome": exc.outcome()}
-        yield entry
+async def _batch_entry(dispatcher: Dispatcher, raw: Any, index: int, base: str) -> dict[str, Any]:
+    try:
+        entry = parse_entry(raw, index, base)
+        response = await dispatcher.send(http_request(entry))
+    except FhirError as exc:
+        return {"response": {"status": status_line(exc.status), "outcome": exc.outcome()}}
+    return bundle_entry(response, write=entry.method in WRITES and not entry.operation)
 
 
-def _check_duplicates(entries: list[Entry]) -> None:
-    seen: set[tuple[str, str]] = set()
+@asynccontextmanager
+async def _atomic(repo: Repository) -> AsyncIterator[Repository]:
+    """``repo.atomic()`` entered and left in the thread pool (BEGIN and COMMIT may wait on the database); the
+    rollback of a failed or cancelled transaction is shielded from cancellation."""
+    manager = repo.atomic()
+    view = await blocking(manager.__enter__)
+    try:
+        yield view
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            await blocking(manager.__exit__, type(exc), exc, exc.__traceback__)
+        raise
+    with anyio.CancelScope(shield=True):
+        await blocking(manager.__exit__, None, None, None)
+
+
+async def _run_transaction(dispatcher: Dispatcher, view: Repository, entries: list[Entry]) -> None:
+    ordered = sorted(entries, key=lambda x: (ORDER[x.method], x.index))
+    deletes = [e for e in ordered if e.method == "DELETE"]
+    for e in deletes:
+        await _run(dispatcher, view, e)
+    # Ids before any create: the DELETEs are done, so a conditional create matches what is left.
+    ids = await blocking(_assign_ids, view, entries)
     for e in entries:
-        if e.resource_id and e.method in ("PUT", "DELETE", "PATCH"):
-            key = (e.resource_type, e.resource_id)
+        if e.resource is not None and e.method in ("POST", "PUT"):
+            try:
+                e.resource = _rewrite(e.resource, ids)
+            except FhirError as exc:
+                raise _locate(exc, e) from None
+    for e in ordered[len(deletes):]:
+        await _run(dispatcher, view, e)
+        if e.method == "POST" and e.full_url in ids and _created_id(e) not in (None, ids[e.full_url]):
+            raise _locate(Conflict(f"A concurrent create of {ids[e.full_url]} changed the entry's id; retry"), e)
+
+
+async def _run(dispatcher: Dispatcher, view: Repository, entry: Entry) -> None:
+    state: dict[str, Any] = {"repository": view}
+    if entry.assigned_id:
+        state["assigned_id"] = entry.assigned_id
+    response: EntryResponse = await dispatcher.send(http_request(entry), state)
+    if response.status >= 400:
+        raise _locate(response.error(), entry)
+    entry.response = bundle_entry(response, write=entry.method in WRITES)
+
+
+def _created_id(entry: Entry) -> str | None:
+    """``Type/id`` of what a POST entry stored, from its location (…/Type/id/_history/n)."""
+    location = entry.response.get("response", {}).get("location", "")
+    parts = location.split("/_history/")[0].rsplit("/", 2)
+    return f"{parts[-2]}/{parts[-1]}" if len(parts) >= 2 else None
+
+
+def _assign_ids(view: Repository, entries: list[Entry]) -> dict[str, str]:
+    """Give every POST (and conditional PUT) its id up front so references can be rewritten before writing."""
+    ids: dict[str, str] = {}
+    conditional: dict[tuple[str, str], str] = {}  # an earlier POST of the same criteria creates what a later finds
+    with view.unit_of_work() as uow:
+        for e in entries:
+            rtype = e.segments[0] if e.segments else ""
+            target: str | None = None
+            if rtype not in RESOURCE_TYPE_SET or rtype in DEFINITIONAL_TYPES:
+                continue  # the entry's own route answers (404, or 405 for the read-only definitions)
+            if e.method == "POST":
+                criteria = e.headers.get("If-None-Exist")
+                e.assigned_id = str(uuid.uuid4())
+                target = e.assigned_id
+                if criteria:
+                    target = (conditional.get((rtype, criteria))
+                              or interactions.single_match(uow, rtype, criteria) or target)
+                    conditional.setdefault((rtype, criteria), target)
+            elif e.method == "PUT" and len(e.segments) == 2:
+                target = e.segments[1]
+            elif e.method == "PUT" and e.query and e.full_url and e.full_url.startswith(URN_PREFIXES):
+                target = interactions.single_match(uow, rtype, e.query)
+                if target is None:  # creates: under an id chosen now, which it then keeps
+                    target = e.resource.get("id") if isinstance(e.resource.get("id"), str) else str(uuid.uuid4())
+                    e.resource = {**e.resource, "id": target}
+            if target and e.full_url and e.full_url.startswith(URN_PREFIXES):
+                ids[e.full_url] = f"{rtype}/{target}"
+    return ids
+
+
+def _check_transaction(entries: list[Entry]) -> None:
+    seen: set[tuple[str, ...]] = set()
+    for e in entries:
+        if e.operation:
+            raise InvalidRequest(f"{e.where}: operations are not part of a transaction's unit of work; send "
+                                 f"{e.method} {e.url} in a batch", expression=f"{e.where}.request.url")
+        if e.method in ("PUT", "DELETE", "PATCH") and len(e.segments) == 2:
+            key = tuple(e.segments)
             if key in seen:
-                raise InvalidRequest(f"{e.resource_type}/{e.resource_id} appears twice in the transaction",
-                                     expression=f"Bundle.entry[{e.index}]")
+                raise InvalidRequest(f"{'/'.join(key)} appears twice in the transaction", expression=e.where)
             seen.add(key)
 
 
 def _locate(exc: FhirError, entry: Entry) -> FhirError:
     """Prefix the failing entry so the client sees which one broke the transaction."""
-    where = f"Bundle.entry[{entry.index}]"
-    exc.issues = [Issue(i.severity, i.code, f"{where} ({entry.method} {entry.url}): {i.diagnostics}",
-                        i.expression or (where,)) for i in exc.issues]
+    exc.issues = [Issue(i.severity, i.code, f"{entry.where} ({entry.method} {entry.url}): {i.diagnostics}",
+                        i.expression or (entry.where,)) for i in exc.issues]
     return exc
-

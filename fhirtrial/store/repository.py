@@ -50,7 +50,7 @@ class WriteResult:
 @dataclass(frozen=True, slots=True)
 class HistoryPage:
     entries: list[StoredResource]  # newest first
-    total: int
+    total: int | None  # counted with the first page (carried in the cursor), None past store.history.TOTAL_CAP
     # Opaque cursor for the next page, or None when this is the last one.
     next_cursor: str | None
 
@@ -91,6 +91,13 @@ class UnitOfWork(Protocol):
     def find_ids(self, resource_type: str, criteria: dict[str, list[str]]) -> list[str]:
         """Ids of current resources matching search criteria (for conditional create/update/delete)."""
 
+    def claim(self, resource_type: str, criteria: dict[str, list[str]], resource_id: str, *,
+              replacing: str | None = None) -> str | None:
+        """Reserve the creation of the resource ``criteria`` find (conditional create) for ``resource_id``, until
+        the transaction ends: None when reserved; else the id holding the reservation (a concurrent create that
+        has committed since this transaction's search, or a resource the search no longer finds). Pass that id
+        as ``replacing`` after searching again to take a stale reservation over (store/claims.py)."""
+
 
 class Repository(Protocol):
     def read(self, resource_type: str, resource_id: str) -> StoredResource:
@@ -108,5 +115,9 @@ class Repository(Protocol):
 
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """A transaction: commits on normal exit, rolls back on any exception."""
+
+    def atomic(self) -> AbstractContextManager[Repository]:
+        """One write transaction seen as a Repository whose reads see its own writes and whose
+        ``unit_of_work`` is that transaction; commits on normal exit, rolls back on any exception."""
 
     def close(self) -> None: ...

@@ -246,3 +246,14 @@ export_job = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Index("ix_export_job_status", "status", "created_at"),
 )
+
+# Conditional create's guard (store/claims.py, as HAPI's HFJ_RES_SEARCH_URL): one row per resource type and
+# normalised criteria, written in the creating transaction, so two racing creates cannot both create.
+conditional_claim = sa.Table(
+    "conditional_claim", metadata,
+    sa.Column("resource_type", sa.String(64), primary_key=True),
+    sa.Column("criteria_hash", sa.String(64), primary_key=True),
+    sa.Column("criteria", sa.Text, nullable=False),
+    sa.Column("resource_id", sa.String(64), nullable=False),
+    sa.Column("claimed_at", UTCDateTime(), nullable=False),
+)

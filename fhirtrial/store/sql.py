@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from ..errors import Gone, InvalidRequest, NotFound
 from ..search.index import Indexer, NoIndexer
+from .atomic import AtomicRepository
 from .criteria import DEFAULT_TOKENS
 from .engine import BUSY_TIMEOUT_S, WRITE, create_engine, is_postgres
 from .failures import translated
@@ -70,7 +71,11 @@ class SQLRepository:
 
     def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
         with translated(), self.engine.connect() as conn:
-            row = conn.execute(self._vread, {"rt": resource_type, "rid": resource_id, "vid": version_id}).first()
+            return self.vread_in(conn, resource_type, resource_id, version_id)
+
+    def vread_in(self, conn: sa.Connection, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
+        """``vread`` on an open connection (a transaction's, store/atomic.py)."""
+        row = conn.execute(self._vread, {"rt": resource_type, "rid": resource_id, "vid": version_id}).first()
         if row is None:
             raise NotFound(f"Version {version_id} of {resource_type}/{resource_id} is not known",
                            expression="vid")
@@ -97,6 +102,17 @@ class SQLRepository:
         """Run a parsed search in one read transaction (matches, total and includes from one snapshot)."""
         with translated(), self.engine.connect() as conn, conn.begin():
             return self._search.search(conn, request, cursor)
+
+    def search_in(self, conn: sa.Connection, request: SearchRequest, cursor: str | None = None) -> SearchPage:
+        """``search`` on an open connection (a transaction's, store/atomic.py)."""
+        return self._search.search(conn, request, cursor)
+
+    @contextmanager
+    def atomic(self) -> Iterator[AtomicRepository]:
+        """One write transaction seen as a Repository: its reads see its own writes, its unit of work is the
+        transaction itself; committed on normal exit, rolled back on any exception (a transaction Bundle)."""
+        with self.unit_of_work() as uow:
+            yield AtomicRepository(self, uow)
 
     def find_ids(self, resource_type: str, criteria: dict[str, list[str]]) -> list[str]:
         """Ids of current resources matching search criteria (conditional interactions), outside a transaction."""

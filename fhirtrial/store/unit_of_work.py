@@ -15,6 +15,7 @@ from sqlalchemy.engine import Row
 
 from ..errors import Conflict, PreconditionFailed
 from ..search.index import Indexer, ResourceIndex
+from .claims import Claims
 from .criteria import ids_query
 from .failures import translated
 from .index_writer import IndexWriter
@@ -58,6 +59,7 @@ class Statements:
             resource_type=sa.bindparam("rt"), resource_id=sa.bindparam("rid"), version_id=sa.bindparam("vid"),
             last_updated=sa.bindparam("ts"), deleted=sa.bindparam("deleted"), method=sa.bindparam("method"),
             body=body_param)
+        self.claims = Claims(postgres)
 
 
 class SQLUnitOfWork:
@@ -73,6 +75,11 @@ class SQLUnitOfWork:
         self._is_token = is_token
         self._find_ids = find_ids
         self._dependents = dependents if dependents is not None else Dependents(indexer)
+
+    @property
+    def connection(self) -> sa.Connection:
+        """The transaction's connection (reads that must see its writes, store/atomic.py)."""
+        return self._conn
 
     # -- reads ---------------------------------------------------------------------------------------------
     def _lock(self, resource_type: str, resource_id: str) -> Row[Any] | None:
@@ -94,6 +101,11 @@ class SQLUnitOfWork:
         if self._find_ids is not None:  # the search engine, inside this transaction
             return self._find_ids(self._conn, resource_type, criteria)
         return list(self._conn.execute(ids_query(resource_type, criteria, self._is_token)).scalars())
+
+    @_db
+    def claim(self, resource_type: str, criteria: dict[str, list[str]], resource_id: str, *,
+              replacing: str | None = None) -> str | None:
+        return self._sql.claims.claim(self._conn, resource_type, criteria, resource_id, replacing)
 
     # -- writes --------------------------------------------------------------------------------------------
     @_db

@@ -8,8 +8,12 @@ from typing import Any
 import orjson
 from typer.testing import CliRunner
 
+import anyio
+import httpx
+
 from fhirtrial.cli.main import app
-from fhirtrial.rest.transaction import process
+from fhirtrial.config import Settings
+from fhirtrial.rest.app import create_app
 from fhirtrial.store.sql import SQLRepository
 
 from .helpers import BASE, current, expected_closure, load_studies
@@ -73,6 +77,14 @@ def test_export_study_collection(repo: Any, database_url: str, tmp_path: Path) -
     assert _run("--study", "NCT00000000", "--database-url", database_url).exit_code == 1
 
 
+async def _post_bundle(repo: Any, database_url: str, payload: Any) -> httpx.Response:
+    """The Bundle posted to the base of a server on ``repo`` (in process)."""
+    server = create_app(Settings(database_url=database_url, api_token="t"), repo)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server), base_url="http://elsewhere") as c:
+        return await c.post("/fhir", json=payload, headers={"Authorization": "Bearer t",
+                                                            "Content-Type": "application/fhir+json"})
+
+
 def test_transaction_bundle_round_trips_into_a_fresh_database(repo: Any, database_url: str, tmp_path: Path) -> None:
     ids = load_studies(repo, 3)
     source = current(repo)
@@ -88,8 +100,9 @@ def test_transaction_bundle_round_trips_into_a_fresh_database(repo: Any, databas
         conn.exec_driver_sql("DELETE FROM resource")
     fresh = SQLRepository(database_url)
     try:
-        response = process(fresh, payload, "http://elsewhere/fhir")
-        assert {e["response"]["status"] for e in response["entry"]} == {"201 Created"}
+        r = anyio.run(_post_bundle, fresh, database_url, payload)
+        assert r.status_code == 200, r.text
+        assert {e["response"]["status"] for e in r.json()["entry"]} == {"201 Created"}
         loaded = current(fresh)
     finally:
         fresh.close()

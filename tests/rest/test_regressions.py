@@ -27,7 +27,7 @@ async def test_batch_entry_with_mistyped_request_fields(client: httpx.AsyncClien
         r = await client.post("", json=body, headers=JSON_HEADERS, params={"_format": "json", "_pretty": "true"})
         assert r.status_code in (200, 400), r.text
         if kind == "batch":
-            assert r.json()["entry"][0]["response"]["status"] == "400"
+            assert r.json()["entry"][0]["response"]["status"].startswith("400")
         else:
             assert_outcome(r, 400, "invalid", "request")
 

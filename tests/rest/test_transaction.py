@@ -65,8 +65,8 @@ async def test_transaction_order_delete_before_create(client: httpx.AsyncClient)
                  _entry("POST", "Organization", organization("New")),
                  _entry("DELETE", "ResearchStudy/gone"))
     r = await client.post("", json=tx, headers=JSON_HEADERS)
-    # GET runs last, after the DELETE, so the read inside the transaction finds nothing.
-    assert_outcome(r, 404)
+    # GET runs last, after the DELETE, so the read inside the transaction finds it deleted (as a direct read would).
+    assert_outcome(r, 410, mentions="Bundle.entry[0]")
     tx = _bundle("transaction", _entry("POST", "Organization", organization("New")),
                  _entry("DELETE", "ResearchStudy/gone"))
     r = await client.post("", json=tx, headers=JSON_HEADERS)

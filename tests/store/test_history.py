@@ -6,8 +6,10 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from fhirtrial.errors import InvalidRequest, NotFound
+from fhirtrial.store import history
 from fhirtrial.store.repository import HistoryPage
 from fhirtrial.store.sql import SQLRepository
 
@@ -148,3 +150,68 @@ def test_naive_datetimes_and_negative_count_are_invalid(repo: SQLRepository) -> 
         repo.history(None, None, since=datetime(2020, 1, 1))
     with pytest.raises(InvalidRequest):
         repo.history(None, None, count=-1)
+
+
+class _Statements:
+    """The SQL statements the repository's engine runs while active (SQLAlchemy's before_cursor_execute)."""
+
+    def __init__(self, repo: SQLRepository) -> None:
+        self.engine = repo.engine
+        self.seen: list[str] = []
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        self.seen.append(statement)
+
+    def __enter__(self) -> list[str]:
+        sa.event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.seen
+
+    def __exit__(self, *exc: object) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def _counts(statements: list[str]) -> list[str]:
+    return [s for s in statements if "count(" in s.lower()]
+
+
+@pytest.mark.parametrize("level", [(None, None), ("Patient", None)])
+def test_only_the_first_page_counts(repo: SQLRepository, level: tuple) -> None:
+    with repo.unit_of_work() as uow:
+        for n in range(7):
+            uow.update("Patient", f"p{n}", patient(f"F{n}"))
+            uow.update("Patient", f"p{n}", patient(f"G{n}"))
+    with _Statements(repo) as statements:
+        first = repo.history(*level, count=3)
+    assert first.total == 14 and len(_counts(statements)) == 1
+    cursor, pages = first.next_cursor, 1
+    while cursor:
+        with _Statements(repo) as statements:
+            page = repo.history(*level, count=3, cursor=cursor)
+        assert statements and _counts(statements) == [], statements
+        assert page.total == 14  # carried in the cursor
+        cursor, pages = page.next_cursor, pages + 1
+    assert pages == 5
+
+
+def test_a_first_page_holding_everything_needs_no_count(repo: SQLRepository, populated: list) -> None:
+    with _Statements(repo) as statements:
+        page = repo.history(None, None, count=10)
+    assert page.total == 6 and _counts(statements) == []
+
+
+def test_total_is_bounded(repo: SQLRepository, populated: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(history, "TOTAL_CAP", 5)
+    page = repo.history(None, None, count=2)
+    assert page.total is None and len(page.entries) == 2 and page.next_cursor
+    assert repo.history(None, None, count=2, cursor=page.next_cursor).total is None
+    assert repo.history("Patient", None, count=2).total == 4  # under the bound: counted
+    assert repo.history(None, None, count=6).total == 6  # one page holds every version
+
+
+def test_a_cursor_of_another_history_is_refused(repo: SQLRepository, populated: list) -> None:
+    cursor = repo.history(None, None, count=1).next_cursor
+    assert cursor
+    with pytest.raises(InvalidRequest, match="another history"):
+        repo.history("Patient", None, count=1, cursor=cursor)
+    with pytest.raises(InvalidRequest, match="another history"):
+        repo.history(None, None, count=1, cursor=cursor, since=datetime(2000, 1, 1, tzinfo=timezone.utc))

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from ...errors import Issue, MethodNotAllowed, NotFound
 from ...resources import DEFINITIONAL_TYPES, RESOURCE_TYPE_SET
 from ...store.repository import WriteResult
-from ..context import base_url, prefer_return, read_json
+from ..context import base_url, prefer_return, read_json, repo_of
 from ..auth import require_writer
 from ..interactions import Checks, parse_if_match
 from ..negotiation import Format, negotiate, require_content_type
@@ -38,8 +38,9 @@ async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def in_transaction(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run one interaction in its own unit of work (all of it is stored, or nothing)."""
-    with request.app.state.repo.unit_of_work() as uow:
+    """Run one interaction in its own unit of work (all of it is stored, or nothing); inside a transaction
+    Bundle, the transaction's."""
+    with repo_of(request).unit_of_work() as uow:
         return fn(uow, *args, **kwargs)
 
 
@@ -73,6 +74,9 @@ def write_response(request: Request, result: WriteResult, fmt: Format, checks: C
     """The write's answer per ``Prefer``; validation warnings are reported with ``return=OperationOutcome``."""
     stored = result.stored
     status = 201 if result.outcome == "created" else 200
+    if checks is not None and checks.warnings.issues:
+        # A Bundle entry reports them in response.outcome whatever it returns (rest/dispatch.py).
+        request.state.warnings = list(checks.warnings.issues)
     location = f"{base_url(request)}/{stored.resource_type}/{stored.id}/_history/{stored.version_id}"
     headers = version_headers(stored, location)
     prefer = prefer_return(request)

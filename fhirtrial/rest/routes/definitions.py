@@ -2,8 +2,9 @@
 CodeSystem and OperationDefinition, served from the package (fhirtrial/conformance/).
 
 https://hl7.org/fhir/R4/http.html#read, https://hl7.org/fhir/R4/http.html#search. Every other interaction on
-these types (create, update, patch, delete, history, conditional ones, batch entries) is refused by
-``check_type`` with a 405 OperationOutcome: they are the server's own definitions, not data.
+these types (create, update, patch, delete, history, conditional ones; directly or as a Bundle entry, which goes
+through the same routes) is refused by ``check_type`` with a 405 OperationOutcome: they are the server's own
+definitions, not data.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...errors import InvalidRequest, NotFound
+from ...errors import InvalidRequest
 from ..bundles import bundle, history_entry
 from ..context import base_url, parse_instant, repo_of, settings_of
 from ..negotiation import negotiate
@@ -63,9 +63,5 @@ async def type_history(request: Request, resource_type: str) -> Response:
 
 @router.get("/{resource_type}/{resource_id}/_history")
 async def instance_history(request: Request, resource_type: str, resource_id: str) -> Response:
-    check_type(resource_type)
-    # A resource that never existed is 404, not an empty history.
-    page_probe = await blocking(repo_of(request).history, resource_type, resource_id, count=1)
-    if page_probe.total == 0:
-        raise NotFound(f"{resource_type}/{resource_id} does not exist")
-    return await _history(request, resource_type, resource_id)
+    # A resource that never existed is 404, not an empty history (the store raises NotFound).
+    return await _history(request, check_type(resource_type), resource_id)

@@ -29,8 +29,10 @@ def _criteria(request: Request) -> str:
 @router.post("/{resource_type}")
 async def create(request: Request, resource_type: str) -> Response:
     w = await accept_write(request, resource_type)
+    # A transaction Bundle chooses its POST entries' ids before writing (rest/transaction.py): never a client.
     result = await blocking(in_transaction, request, interactions.create, resource_type, w.body,
-                            if_none_exist=request.headers.get("if-none-exist"), checks=w.checks)
+                            if_none_exist=request.headers.get("if-none-exist"),
+                            resource_id=getattr(request.state, "assigned_id", None), checks=w.checks)
     return write_response(request, result, w.fmt, w.checks)
 
 

@@ -26,6 +26,7 @@ import orjson
 import sqlalchemy as sa
 
 from ..config import get_settings
+from ..search.compartment import patient_compartment
 from ..store.engine import WRITE
 from ..store.failures import translated
 from ..store.schema import UTCDateTime, export_job
@@ -248,11 +249,21 @@ class _Stop(Exception):
         self.requeue = requeue
 
 
-class ExportRunner:
-    """One background thread per server process that claims and runs queued jobs, one at a time."""
+def public_resource(resource_type: str, body: bytes) -> bool:
+    """What a public export may write: no resource of the Patient compartment (search/compartment.py)."""
+    return not patient_compartment().holds_json(resource_type, body)
 
-    def __init__(self, repo: Any, export_dir: Path, retention_s: float | None = None) -> None:
+
+class ExportRunner:
+    """One background thread per server process that claims and runs queued jobs, one at a time.
+
+    A job kicked off without a token (``requires_token`` false: the server had none) is public and leaves patient
+    data out, unless ``anonymous_patient_data`` (the local-testing open mode, where anyone may read it)."""
+
+    def __init__(self, repo: Any, export_dir: Path, retention_s: float | None = None,
+                 anonymous_patient_data: bool = False) -> None:
         self.repo = repo
+        self.anonymous_patient_data = anonymous_patient_data
         self.jobs = JobStore(repo)
         self.export_dir = Path(export_dir)
         self.retention_s = get_settings().export_retention_s if retention_s is None else retention_s
@@ -325,8 +336,9 @@ class ExportRunner:
                 time.sleep(BATCH_DELAY_S)
 
         try:
+            visible = None if job.requires_token or self.anonymous_patient_data else public_resource
             result = export_ndjson(self.repo, directory, types=job.types, since=job.since, scope=job.scope,
-                                   batch=BATCH_SIZE, tick=tick)
+                                   batch=BATCH_SIZE, tick=tick, visible=visible)
         except _Stop as stop:
             remove_files(self.export_dir, job.id)
             if stop.requeue:
@@ -355,7 +367,8 @@ def ensure_runner(app: Any) -> ExportRunner:
         runner = getattr(app.state, "export_runner", None)
         if runner is None or not runner.alive:
             settings = app.state.settings
-            runner = ExportRunner(app.state.repo, settings.export_dir, settings.export_retention_s)
+            runner = ExportRunner(app.state.repo, settings.export_dir, settings.export_retention_s,
+                                  anonymous_patient_data=settings.open_mode)
             runner.start()
             app.state.export_runner = runner
     return runner

@@ -16,7 +16,8 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Server processes (use PostgreSQL for more than one)."),
     load_examples: bool = typer.Option(False, "--load-examples", help="Store the studies in examples/ first."),
     open_writes: bool = typer.Option(False, "--open-writes",
-                                     help="Local testing only: accept writes without a token."),
+                                     help="Local testing only: with no token set, anyone may write and read "
+                                          "everything, patient data included."),
 ) -> None:
     """Start the FHIR server."""
     console = Console(stderr=True)

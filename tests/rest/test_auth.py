@@ -91,3 +91,22 @@ async def test_fast_path_serves_patient_data_only_to_the_token(database_url: str
         before = inner.calls
         assert (await c.get("Group/elig")).json()["id"] == "elig"  # a descriptive Group is public
         assert inner.calls == before
+
+
+async def test_public_group_search_pages_through_the_descriptive_groups(client: httpx.AsyncClient) -> None:
+    for gid, actual in (("g1", False), ("g2", True), ("g3", False), ("g4", False)):
+        body = {"resourceType": "Group", "id": gid, "type": "person", "actual": actual}
+        if actual:
+            body["member"] = [{"entity": {"reference": "Patient/p1"}}]
+        assert (await client.put(f"Group/{gid}", json=body, headers=JSON_HEADERS)).status_code == 201
+    for headers, expected in (({}, ["g1", "g3", "g4"]), (AUTH, ["g1", "g2", "g3", "g4"])):
+        seen: list[str] = []
+        url: str | None = "Group?_count=1"
+        while url:
+            page = await client.get(url, headers=headers)
+            assert page.status_code == 200, page.text
+            bundle = page.json()
+            seen += [e["resource"]["id"] for e in bundle.get("entry", ()) if e["search"]["mode"] == "match"]
+            assert all("member" not in link["url"] and "actual" not in link["url"] for link in bundle["link"])
+            url = next((link["url"] for link in bundle["link"] if link["relation"] == "next"), None)
+        assert seen == expected

@@ -236,6 +236,7 @@ def test_public_answers_keep_the_trial_data(seeded: ServerProcess) -> None:
     with httpx.Client(base_url=seeded.base + "/", timeout=30) as c:
         groups = c.get("Group").json()
         assert [e["resource"]["id"] for e in groups["entry"]] == ["pd-elig"] and groups["total"] == 1
+        assert c.get("Group", params={"_summary": "count"}).json()["total"] == 1
         body = c.get("ResearchStudy", params={"_include": "ResearchStudy:eligibility"}).json()
         kinds = {(e["search"]["mode"], e["resource"]["resourceType"], e["resource"].get("id")) for e in body["entry"]}
         assert ("match", "ResearchStudy", "pd-study") in kinds and ("include", "Group", "pd-elig") in kinds
@@ -287,9 +288,17 @@ def test_export_needs_the_token_when_there_is_one(seeded: ServerProcess) -> None
 
 def test_without_a_configured_token_nobody_reads_patient_data(seeded: ServerProcess, database_url: str,
                                                               tmp_path: Path) -> None:
+    with httpx.Client(base_url=seeded.base + "/", timeout=30) as c:
+        kick, files = _export(c, "$export", AUTH)  # made with the token: it holds patient data
+        assert MARKER in files["Patient"]
+        job = kick.headers["content-location"].rsplit("/", 1)[1]
     seeded.stop()
     with ServerProcess(database_url, tmp_path / "public.log", token="") as server, \
             httpx.Client(base_url=server.base + "/", timeout=30) as c:
+        # The token is gone from the settings: that job's manifest and files are not public now.
+        for method, url in (("GET", f"$export-poll/{job}"), ("GET", f"$export-file/{job}/Patient.ndjson"),
+                            ("DELETE", f"$export-poll/{job}")):
+            _assert_denied(c.request(method, url), url, 403)
         for url in (PATIENT, f"{PATIENT}/_history/1", "Group/pd-roster", "Condition?_count=5", "_history",
                     "?_type=Observation", "Group?member:missing=false"):
             for auth in ({}, AUTH):

@@ -209,6 +209,9 @@ async def cancel(request: Request, job_id: str) -> Response:
     require_bearer(request, settings_of(request), BULK)
     settings = settings_of(request)
     store = jobstore.JobStore(request.app.state.repo)
+    known = await blocking(store.get, job_id)
+    if known is not None and known.requires_token:
+        access_of(request).require(f"Export job {job_id}")
     job = await blocking(store.cancel, job_id)
     if job is None:
         raise NotFound(f"There is no export job {job_id!r} (unknown, or already cancelled)", expression="job")

@@ -28,6 +28,7 @@ from starlette.requests import Request
 
 from ..config import Settings
 from ..errors import FhirError, Forbidden, Issue, Unauthorized
+from ..resources import RESOURCE_TYPES
 from ..search.compartment import PatientCompartment, patient_compartment
 from ..search.parser import parse_search
 from ..search.request import Filter, SearchRequest
@@ -121,6 +122,33 @@ def guard_resource(granted: Access, resource_type: str, resource_id: str,
         raise granted.deny(f"{resource_type}/{resource_id}")
 
 
+def guard_history(granted: Access, resource_type: str | None, resource_id: str | None) -> None:
+    """A history Bundle has no place to say that versions were left out (R4 has no outcome entry there), so
+    history that may hold patient data needs the token: system level, patient types, and a member type (Group) at
+    type level. One instance's versions are checked by ``guard_resource`` as they are read."""
+    if resource_type is None:
+        granted.require("History at system level (it may hold patient data)")
+        return
+    guard_type(granted, resource_type, f"History of {resource_type}")
+    if resource_id is None and resource_type in patient_compartment().member_params:
+        granted.require(f"History of every {resource_type} (actual ones hold patient data; read the history of "
+                        f"one {resource_type} instead)")
+
+
+def guard_export(granted: Access, scope: str | None, types: list[str] | None) -> tuple[list[str] | None,
+                                                                                         list[Issue]]:
+    """The ``_type`` list of a Bulk Data export for these credentials, and its warnings: a public export refuses
+    a patient type named (scope or ``_type``) and leaves the others out; actual Groups are left out as it runs
+    (export/jobs.py), so naming Group, or no type at all, gets the warning."""
+    if granted.patient_data:
+        return types, []
+    compartment = patient_compartment()
+    for named in ([scope] if scope else []) + (types or []):
+        guard_type(granted, named, f"$export of {named}")
+    issues = [Issue("warning", "suppressed", LEFT_OUT)] if types is None or set(types) & compartment.types else []
+    return [t for t in (types or RESOURCE_TYPES) if t not in compartment.patient_types], issues
+
+
 class Screen:
     """A ``Visible`` predicate for answers that may merely include patient data: keeps what the credentials may
     see, and counts what it withheld (then the answer adds the ``LEFT_OUT`` warning)."""
@@ -190,5 +218,5 @@ def guard_search(granted: Access, parsed: SearchRequest) -> tuple[SearchRequest,
     return parsed, []
 
 
-__all__ = ["Access", "LEFT_OUT", "Screen", "access", "access_of", "guard_resource", "guard_search", "guard_type",
-           "require_bearer", "require_writer", "screen"]
+__all__ = ["Access", "LEFT_OUT", "Screen", "access", "access_of", "guard_export", "guard_history", "guard_resource",
+           "guard_search", "guard_type", "require_bearer", "require_writer", "screen"]

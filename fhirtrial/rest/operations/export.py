@@ -25,9 +25,8 @@ from starlette.responses import FileResponse, Response
 from ...errors import FhirError, InvalidRequest, Issue, NotFound
 from ...export import jobs as jobstore
 from ...export.ndjson import SUFFIX
-from ...resources import RESOURCE_TYPE_SET, RESOURCE_TYPES
-from ...search.compartment import patient_compartment
-from ..auth import LEFT_OUT, access_of, guard_type, require_bearer
+from ...resources import RESOURCE_TYPE_SET
+from ..auth import access_of, guard_export, require_bearer
 from ..context import base_url, parse_instant, prefer_handling, read_body, settings_of
 from ..negotiation import negotiate, require_content_type
 from ..responses import empty_response, http_date, outcome_response
@@ -112,15 +111,7 @@ async def _kickoff(request: Request, scope: str | None) -> Response:
         raise InvalidRequest("_since may be given once", expression="_since")
     since = parse_instant(since_values[0]) if since_values else None
     types = parse_types(params.get("_type") or [])
-    warnings: list[Issue] = []
-    granted = access_of(request)
-    if not granted.patient_data:  # a public export: patient types refused when named, else left out
-        compartment = patient_compartment()
-        for named in ([scope] if scope else []) + (types or []):
-            guard_type(granted, named, f"$export of {named}")
-        if types is None or set(types) & compartment.types:
-            warnings.append(Issue("warning", "suppressed", LEFT_OUT))
-        types = [t for t in (types or RESOURCE_TYPES) if t not in compartment.patient_types]
+    types, warnings = guard_export(access_of(request), scope, types)  # a public export leaves patient data out
     for name in UNSUPPORTED:
         if name in params:
             if prefer_handling(request) == "strict":

@@ -9,8 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...errors import InvalidRequest, NotFound
-from ...search.compartment import patient_compartment
-from ..auth import access_of, guard_resource, guard_type
+from ..auth import access_of, guard_history, guard_resource
 from ..bundles import bundle, history_entry
 from ..context import base_url, parse_instant, repo_of, settings_of
 from ..negotiation import negotiate
@@ -35,21 +34,8 @@ def count_param(request: Request) -> int:
     return min(int(raw), settings.max_count)
 
 
-def _guard(request: Request, resource_type: str | None, resource_id: str | None) -> None:
-    """A history Bundle has no place to say that versions were left out (no outcome entry in R4): history that
-    may hold patient data needs the token (system level, patient types, Group at type level)."""
-    granted = access_of(request)
-    if resource_type is None:
-        granted.require("History at system level (it may hold patient data)")
-        return
-    guard_type(granted, resource_type, f"History of {resource_type}")
-    if resource_id is None and resource_type in patient_compartment().member_params:
-        granted.require(f"History of every {resource_type} (actual ones hold patient data; read the history of "
-                        f"one {resource_type} instead)")
-
-
 async def _history(request: Request, resource_type: str | None, resource_id: str | None) -> Response:
-    _guard(request, resource_type, resource_id)
+    guard_history(access_of(request), resource_type, resource_id)
     fmt = negotiate(request)
     count = count_param(request)
     since, at = _instant_param(request, "_since"), _instant_param(request, "_at")
@@ -84,7 +70,7 @@ async def type_history(request: Request, resource_type: str) -> Response:
 @router.get("/{resource_type}/{resource_id}/_history")
 async def instance_history(request: Request, resource_type: str, resource_id: str) -> Response:
     check_type(resource_type)
-    _guard(request, resource_type, resource_id)
+    guard_history(access_of(request), resource_type, resource_id)
     # A resource that never existed is 404, not an empty history.
     page_probe = await blocking(repo_of(request).history, resource_type, resource_id, count=1)
     if page_probe.total == 0:

@@ -37,8 +37,6 @@ from ..store.repository import StoredResource
 NEEDS_TOKEN = "'Authorization: Bearer <token>'"
 LEFT_OUT = (f"Resources of the Patient compartment (patient data) were left out of this answer: they need "
             f"{NEEDS_TOKEN}")
-# A Group search without the token sees the descriptive Groups only (compartment.py: no member, not actual).
-_PUBLIC_FILTERS = {"Group": (("member:missing", "true"), ("actual:not", "true"))}
 
 
 @dataclass(frozen=True)
@@ -209,8 +207,9 @@ def guard_search(granted: Access, parsed: SearchRequest) -> tuple[SearchRequest,
         raise granted.deny(f"A system search with _type {', '.join(named)}{hint}")
     for f in parsed.filters:
         _check_filter(granted, compartment, f)
-    if parsed.resource_type in _PUBLIC_FILTERS:
-        extra = parse_search(parsed.resource_type, _PUBLIC_FILTERS[parsed.resource_type], strict=True).filters
+    if parsed.resource_type in compartment.member_params:  # e.g. Group: the descriptive ones only
+        criteria = compartment.public_criteria(parsed.resource_type)
+        extra = parse_search(parsed.resource_type, criteria, strict=True).filters
         return dataclasses.replace(parsed, filters=parsed.filters + extra), []
     if parsed.resource_type is None and not parsed.types:
         return (dataclasses.replace(parsed, types=compartment.public_types),

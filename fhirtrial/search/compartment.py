@@ -32,8 +32,9 @@ from ..resources import SERVED_TYPES, TRIAL_TYPES
 
 COMPARTMENT_FILE = Path(__file__).with_name("definitions") / "patient-compartment-r4.json"
 COMPARTMENT_URL = "http://hl7.org/fhir/CompartmentDefinition/patient"
-# Extra condition per member type (see the module docstring): element name and the value that makes it patient data.
-_ALSO_PATIENT_DATA = {"Group": ("actual", True)}
+# Extra condition per member type (see the module docstring): the element and value that make a resource patient
+# data, and the search criterion that leaves those out.
+_ALSO_PATIENT_DATA = {"Group": (("actual", True), ("actual:not", "true"))}
 
 
 @lru_cache(maxsize=1)
@@ -62,7 +63,14 @@ class PatientCompartment:
             return False
         extra = _ALSO_PATIENT_DATA.get(resource_type)
         return any(resource.get(e) not in (None, [], {}) for e in elements) or (
-            extra is not None and resource.get(extra[0]) == extra[1])
+            extra is not None and resource.get(extra[0][0]) == extra[0][1])
+
+    def public_criteria(self, resource_type: str) -> tuple[tuple[str, str], ...]:
+        """Search criteria that keep only the public resources of a member type (``member:missing=true``,
+        ``actual:not=true``); none for other types."""
+        extra = _ALSO_PATIENT_DATA.get(resource_type)
+        return tuple((f"{p}:missing", "true") for p in self.member_params.get(resource_type, ())) + (
+            (extra[1],) if extra else ())
 
     def holds_json(self, resource_type: str, body: bytes | None) -> bool:
         """``holds`` for a stored body (parsed only for member types)."""

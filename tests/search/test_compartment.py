@@ -34,6 +34,8 @@ def test_served_types_are_sorted_by_the_compartment() -> None:
     assert {"Patient", "Condition", "Observation", "MedicationStatement", "MedicationRequest", "Procedure",
             "AllergyIntolerance", "DocumentReference"} <= c.patient_types
     assert c.member_params == {"Group": ("member",)} and c.member_elements == {"Group": ("member",)}
+    assert c.public_criteria("Group") == (("member:missing", "true"), ("actual:not", "true"))
+    assert c.public_criteria("ResearchStudy") == ()
     assert {"ResearchStudy", "PlanDefinition", "Organization", "Location", "Practitioner"} <= set(c.public_types)
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from fhirtrial.resources import RESOURCE_TYPES, TRIAL_TYPES
+from fhirtrial.resources import SERVED_TYPES, TRIAL_TYPES
 from fhirtrial.search import generate
 from fhirtrial.search.compartment import COMPARTMENT_FILE, compartment_params, patient_compartment
 
@@ -24,7 +24,7 @@ def test_shipped_compartment_is_derived_from_the_official_definition() -> None:
 def test_served_types_are_sorted_by_the_compartment() -> None:
     c = patient_compartment()
     params = compartment_params()
-    assert set(c.patient_types) | set(c.member_params) | set(c.public_types) == set(RESOURCE_TYPES)
+    assert set(c.patient_types) | set(c.member_params) | set(c.public_types) == set(SERVED_TYPES)
     assert not c.patient_types & set(TRIAL_TYPES)
     for rtype in c.patient_types | set(c.member_params):
         assert rtype in params

@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def open_mode(self) -> bool:
+        """Local testing: no token configured and anonymous writes allowed, so anyone may write and read
+        everything, patient data included (rest/auth.py)."""
+        return not self.api_token and self.allow_anonymous_writes
+
+    @property
     def export_retention_s(self) -> float:
         return self.export_retention_h * 3600
 

@@ -10,6 +10,12 @@ RESOURCE_TYPES: tuple[str, ...] = TRIAL_TYPES + (
     "Patient",
     "Condition",
     "Observation",
+    # Clinical types a patient's record brings to trial matching (criteria/, $match).
+    "MedicationStatement",
+    "MedicationRequest",
+    "Procedure",
+    "AllergyIntolerance",
+    "DocumentReference",
     "SearchParameter",
 )
 RESOURCE_TYPE_SET = frozenset(RESOURCE_TYPES)

@@ -43,7 +43,8 @@ def serve(
                                        help=f"First store the seed study NCT01297972 and {SYNTHETIC_STUDIES} "
                                             f"synthetic studies (idempotent)."),
     open_writes: bool = typer.Option(False, "--open-writes",
-                                     help="Local testing only: accept writes without a token."),
+                                     help="Local testing only: with no token set, anyone may write and read "
+                                          "everything, patient data included."),
     request_log: bool = typer.Option(None, "--request-log/--no-request-log", show_default=False,
                                      help="A line per request: method, path, status, ms (default: "
                                           "FHIRTRIAL_REQUEST_LOG, on)."),

@@ -27,6 +27,7 @@ import orjson
 import sqlalchemy as sa
 
 from ..config import Settings
+from ..search.compartment import patient_compartment
 from ..store.engine import WRITE
 from ..store.failures import translated
 from ..store.schema import UTCDateTime, export_job
@@ -246,12 +247,21 @@ class _Stop(Exception):
         self.requeue = requeue
 
 
+def public_resource(resource_type: str, body: bytes) -> bool:
+    """What a public export may write: no resource of the Patient compartment (search/compartment.py)."""
+    return not patient_compartment().holds_json(resource_type, body)
+
+
 class ExportRunner:
     """One background thread per server process that claims and runs queued jobs, one at a time, with the
-    export settings of the app that owns it."""
+    export settings of the app that owns it.
 
-    def __init__(self, repo: Any, settings: Settings) -> None:
+    A job kicked off without a token (``requires_token`` false: the server had none) is public and leaves patient
+    data out, unless ``anonymous_patient_data`` (the local-testing open mode, where anyone may read it)."""
+
+    def __init__(self, repo: Any, settings: Settings, anonymous_patient_data: bool = False) -> None:
         self.repo = repo
+        self.anonymous_patient_data = anonymous_patient_data
         self.jobs = JobStore(repo)
         assert settings.export_dir is not None  # Settings fills it in
         self.export_dir = Path(settings.export_dir)
@@ -329,8 +339,9 @@ class ExportRunner:
                 time.sleep(self.batch_delay_s)
 
         try:
+            visible = None if job.requires_token or self.anonymous_patient_data else public_resource
             result = export_ndjson(self.repo, directory, types=job.types, since=job.since, scope=job.scope,
-                                   batch=self.batch_size, tick=tick)
+                                   batch=self.batch_size, tick=tick, visible=visible)
         except _Stop as stop:
             remove_files(self.export_dir, job.id)
             if stop.requeue:
@@ -358,7 +369,8 @@ def ensure_runner(app: Any) -> ExportRunner:
     with _RUNNER_LOCK:
         runner = getattr(app.state, "export_runner", None)
         if runner is None or not runner.alive:
-            runner = ExportRunner(app.state.repo, app.state.settings)
+            runner = ExportRunner(app.state.repo, app.state.settings,
+                                  anonymous_patient_data=app.state.settings.open_mode)
             runner.start()
             app.state.export_runner = runner
     return runner

@@ -20,6 +20,8 @@ from .graph import Key, references
 
 # tick(resources written so far, total expected or None): called after every batch; may raise to stop.
 Tick = Callable[[int, "int | None"], None]
+# visible(type, body): whether a resource may be written (a public export leaves patient data out).
+Visible = Callable[[str, bytes], bool]
 SUFFIX = ".ndjson"
 
 
@@ -78,14 +80,14 @@ def _one_line(body: bytes) -> bytes:
 
 def export_ndjson(repo: Any, directory: Path, *, types: Iterable[str] | None = None,
                   since: datetime | None = None, scope: str | None = None, batch: int = scan.DEFAULT_BATCH,
-                  tick: Tick | None = None) -> NdjsonResult:
+                  tick: Tick | None = None, visible: Visible | None = None) -> NdjsonResult:
     """Write current resources to ``directory`` (created if needed).
 
     ``types``: only these types (default: every type present). ``since``: only resources changed at or after it.
     ``scope``: a resource type for a type-level export (``ResearchStudy/$export``): the resources of that type
     plus everything they reference, transitively; ``types`` then filters what is written, not what is walked.
     Resources changed after the export's ``transaction_time`` (the start of its snapshot) are left for the next
-    incremental export.
+    incremental export. ``visible``: resources it rejects are not written, and not walked through.
     """
     directory.mkdir(parents=True, exist_ok=True)
     wanted = None if types is None else list(dict.fromkeys(types))
@@ -94,9 +96,9 @@ def export_ndjson(repo: Any, directory: Path, *, types: Iterable[str] | None = N
         with scan.snapshot(repo) as conn:
             transaction_time = datetime.now(timezone.utc)
             if scope is None:
-                _system(conn, writers, wanted, since, transaction_time, batch, tick)
+                _system(conn, writers, wanted, since, transaction_time, batch, tick, visible)
             else:
-                _scoped(conn, writers, scope, wanted, since, transaction_time, batch, tick)
+                _scoped(conn, writers, scope, wanted, since, transaction_time, batch, tick, visible)
         files = writers.finish()
     except BaseException:
         writers.abort()
@@ -104,8 +106,12 @@ def export_ndjson(repo: Any, directory: Path, *, types: Iterable[str] | None = N
     return NdjsonResult(transaction_time, dict(writers.counts), files)
 
 
+def _shown(rows: list[scan.Row], visible: Visible | None) -> list[scan.Row]:
+    return rows if visible is None else [r for r in rows if visible(r.resource_type, r.body)]
+
+
 def _system(conn: Any, writers: _Writers, wanted: list[str] | None, since: datetime | None, until: datetime,
-            batch: int, tick: Tick | None) -> None:
+            batch: int, tick: Tick | None, visible: Visible | None = None) -> None:
     type_list = wanted if wanted is not None else scan.types_present(conn)
     total = sum(scan.count(conn, rt, since=since, until=until) for rt in type_list)
     done = 0
@@ -113,14 +119,16 @@ def _system(conn: Any, writers: _Writers, wanted: list[str] | None, since: datet
         tick(0, total)
     for rt in type_list:
         for rows in scan.scan(conn, rt, since=since, until=until, batch=batch):
-            writers.write(rt, [_one_line(r.body) for r in rows])
+            shown = _shown(rows, visible)
+            if shown:
+                writers.write(rt, [_one_line(r.body) for r in shown])
             done += len(rows)
             if tick:
                 tick(done, total)
 
 
 def _scoped(conn: Any, writers: _Writers, scope: str, wanted: list[str] | None, since: datetime | None,
-            until: datetime, batch: int, tick: Tick | None) -> None:
+            until: datetime, batch: int, tick: Tick | None, visible: Visible | None = None) -> None:
     """The scope type's resources, then the closure of their references, level by level per batch.
 
     ``seen`` holds the keys of referenced resources already handled (memory grows with the number of distinct
@@ -141,9 +149,10 @@ def _scoped(conn: Any, writers: _Writers, scope: str, wanted: list[str] | None, 
         for rt, bodies in by_type.items():
             writers.write(rt, bodies)
 
-    for roots in scan.scan(conn, scope, since=since, until=until, batch=batch):
+    for batch_roots in scan.scan(conn, scope, since=since, until=until, batch=batch):
+        seen.update((r.resource_type, r.id) for r in batch_roots)
+        roots = _shown(batch_roots, visible)
         emit(roots)
-        seen.update((r.resource_type, r.id) for r in roots)
         level = roots
         while level:
             refs: list[Key] = []
@@ -155,8 +164,8 @@ def _scoped(conn: Any, writers: _Writers, scope: str, wanted: list[str] | None, 
             if not refs:
                 break
             # a referenced resource of the scope type outside the _since window is still walked, not re-emitted
-            level = [r for r in scan.fetch(conn, refs).values()]
+            level = _shown(list(scan.fetch(conn, refs).values()), visible)
             emit([r for r in level if r.resource_type != scope])
-        done_roots += len(roots)
+        done_roots += len(batch_roots)
         if tick:
             tick(done_roots, roots_total)

@@ -5,6 +5,7 @@ https://hl7.org/fhir/R4/bundle.html (collection, transaction), https://hl7.org/f
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -37,15 +38,26 @@ class Everything:
         return self.rows[0]
 
 
-def everything(repo: Any, study_id: str, resource_type: str = STUDY) -> Everything:
-    """Raises NotFound / Gone (from the repository's read) when the study is unknown or deleted."""
+def everything(repo: Any, study_id: str, resource_type: str = STUDY,
+               visible: Callable[[str, bytes], bool] | None = None) -> Everything:
+    """Raises NotFound / Gone (from the repository's read) when the study is unknown or deleted.
+
+    ``visible(type, body)``: the resources it rejects are left out and their references not followed."""
+    hidden: set[Key] = set()
+
+    def parse(row: scan.Row) -> Any:
+        if visible is not None and not visible(row.resource_type, row.body):
+            hidden.add((row.resource_type, row.id))
+            return {}
+        return orjson.loads(row.body)
+
     with scan.snapshot(repo) as conn:
         root = (resource_type, study_id)
         if not scan.fetch(conn, [root]):
             repo.read(resource_type, study_id)  # raises NotFound or Gone
             raise AssertionError("unreachable: the study exists but was not fetched")  # pragma: no cover
-        walk = closure(root, lambda keys: scan.fetch(conn, keys), parse=lambda row: orjson.loads(row.body))
-    keys = reading_order(orjson.loads(walk.resources[root].body), walk.keys)
+        walk = closure(root, lambda keys: scan.fetch(conn, keys), parse=parse)
+    keys = reading_order(orjson.loads(walk.resources[root].body), [k for k in walk.keys if k not in hidden])
     rows = [walk.resources[k] for k in keys]
     missing = {k: v for k, v in walk.missing.items() if k != root}
     return Everything(rows, missing)

@@ -7,6 +7,7 @@ from .. import __version__
 from ..canonical import CANONICAL_BASE
 from ..conformance import default_definitions
 from ..resources import DEFINITIONAL_TYPES, RESOURCE_TYPES, SERVED_TYPES
+from ..search.compartment import COMPARTMENT_URL, patient_compartment
 from .bundles import now_instant
 
 TYPE_INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create",
@@ -53,6 +54,32 @@ def operation_hooks(paths: Iterable[str], prefix: str) -> dict[str, Any]:
             if rtype in per_type and op not in per_type[rtype]:
                 per_type[rtype].append(op)
     return {"type_operations": lambda rtype: per_type.get(rtype, []), "system_operations": system}
+
+
+SMART_APP_LAUNCH = "https://hl7.org/fhir/smart-app-launch/"
+
+
+def security_description() -> str:
+    """``rest.security.description``: what the token protects and how (rest/auth.py)."""
+    c = patient_compartment()
+    patient = ", ".join(sorted(c.patient_types))
+    members = ", ".join(f"{t} that lists {' or '.join(c.member_elements[t])} or is actual"
+                        for t in sorted(c.member_params))
+    return (
+        "Writes and patient data need `Authorization: Bearer <token>` (the server's API token, "
+        "FHIRTRIAL_API_TOKEN); without it the answer is 401 with `WWW-Authenticate: Bearer`, or 403 when the "
+        "server has no token (then nobody reads patient data, except in the local-testing open mode, "
+        "FHIRTRIAL_ALLOW_ANONYMOUS_WRITES, where anyone writes and reads everything). Patient data are the resources of the Patient "
+        f"compartment ({COMPARTMENT_URL}): every {patient}; and every {members}. Trial data "
+        f"({', '.join(c.public_types)}, and descriptive Groups) are public.\n\n"
+        "Read, vread, search, history, `$everything` and `$export` that target patient data (its type, a `_type`, "
+        "a chain or `_has` through it, `Group.member`) need the token. A public search, `_include`/`_revinclude`, "
+        "`$everything` or `$export` that would merely include some leaves it out and says so in an "
+        "OperationOutcome warning (code `suppressed`); history that may hold patient data (system level, Group "
+        "at type level) needs the token, as a history Bundle cannot carry that warning.\n\n"
+        f"Finer, per-user or per-patient scopes are the role of SMART App Launch ({SMART_APP_LAUNCH}), "
+        "which this server does not implement."
+    )
 
 
 def capability_statement(base: str, search_params: SearchParamsFor = _no_params,
@@ -110,10 +137,7 @@ def capability_statement(base: str, search_params: SearchParamsFor = _no_params,
         "patchFormat": ["application/json-patch+json"],
         "rest": [{
             "mode": "server",
-            "security": {
-                "cors": True,
-                "description": "Reads are public; writes need 'Authorization: Bearer <token>'.",
-            },
+            "security": {"cors": True, "description": security_description()},
             "resource": resources,
             "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
             **({"searchParam": system_params} if (system_params := search_params("Resource")) else {}),

@@ -8,6 +8,9 @@ database's next commit: on this path the SELECT, not the framework, was the larg
 SQLite reads run on the event loop (a WAL read never waits for a writer, and costs microseconds: less than a
 thread hop); a PostgreSQL read is a network round trip that can wait on locks, so it runs in the thread pool and
 the loop keeps serving other requests meanwhile.
+
+Patient data (rest/auth.py) is served here only to a request whose credentials may read it; any other falls
+through, and the full route answers 401.
 """
 from __future__ import annotations
 
@@ -18,13 +21,15 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import FhirError
 from ..resources import RESOURCE_TYPE_SET
+from ..search.compartment import patient_compartment
 from ..store.read_cache import ReadCache
+from .auth import access
 from .negotiation import CONTENT_TYPE, accepts_json
 from .responses import http_date
 
 _FALL_THROUGH_HEADERS = frozenset({b"origin", b"if-none-match", b"if-modified-since"})
 _CONTENT_TYPE = (b"content-type", CONTENT_TYPE.encode())
-Answer = tuple[list[tuple[bytes, bytes]], bytes]  # response headers, body
+Answer = tuple[list[tuple[bytes, bytes]], bytes, bool]  # response headers, body, whether it is patient data
 
 
 class ReadFastPath:
@@ -44,9 +49,17 @@ class ReadFastPath:
         await self.app(scope, receive, send)
 
     async def _serve(self, scope: dict, send: Any, resource_type: str, resource_id: str) -> bool:
+        authorization = None
         for name, value in scope["headers"]:
             if name in _FALL_THROUGH_HEADERS or (name == b"accept" and not accepts_json(value.decode("latin-1"))):
                 return False
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+        compartment = patient_compartment()
+        granted = resource_type not in compartment.types or access(authorization,
+                                                                   self.owner.state.settings).patient_data
+        if not granted and resource_type in compartment.patient_types:
+            return False
         repo = self.owner.state.repo
         if repo is None:
             return False
@@ -63,8 +76,11 @@ class ReadFastPath:
                 return False
             answer = ([_CONTENT_TYPE, (b"etag", stored.etag.encode()),
                        (b"last-modified", http_date(stored.last_updated).encode()),
-                       (b"content-length", str(len(stored.body)).encode())], stored.body)
+                       (b"content-length", str(len(stored.body)).encode())], stored.body,
+                      compartment.holds_json(resource_type, stored.body))
             cache.put(key, answer, len(stored.body) + 200)
+        if answer[2] and not granted:
+            return False
         await send({"type": "http.response.start", "status": 200, "headers": answer[0]})
         await send({"type": "http.response.body", "body": answer[1]})
         return True

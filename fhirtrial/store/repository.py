@@ -7,7 +7,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
 
 import orjson
 
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from ..search.request import SearchRequest
 
 Outcome = Literal["created", "updated", "unchanged", "deleted", "gone"]
+# Which resources an answer may hold (the caller's credentials: rest/auth.py); a rejected include is not followed.
+Visible = Callable[["StoredResource"], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +112,10 @@ class Repository(Protocol):
                 at: datetime | None = None, count: int = 20, cursor: str | None = None) -> HistoryPage:
         """Versions at instance, type (id None) or system (both None) level, newest first."""
 
-    def search(self, request: "SearchRequest", *, cursor: str | None = None) -> SearchPage:
-        """Run a parsed search; ``cursor`` continues a previous page (keyset, stable while data changes)."""
+    def search(self, request: "SearchRequest", *, cursor: str | None = None,
+               visible: Visible | None = None) -> SearchPage:
+        """Run a parsed search; ``cursor`` continues a previous page (keyset, stable while data changes).
+        ``visible`` drops matches and includes it rejects (includes are not followed through them)."""
 
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """A transaction: commits on normal exit, rolls back on any exception."""

@@ -19,7 +19,7 @@ from .index_writer import IndexWriter
 from .read_cache import Probe, change_probe
 from .reader import Reader
 from .related import Dependents
-from .repository import HistoryPage, SearchPage, StoredResource
+from .repository import HistoryPage, SearchPage, StoredResource, Visible
 from .search import SearchEngine
 from .schema import resource, resource_version
 from .unit_of_work import SQLUnitOfWork, Statements
@@ -98,10 +98,11 @@ class SQLRepository:
                 yield SQLUnitOfWork(conn, self._statements, self.indexer, self._writer, self._is_token,
                                     self._find_ids, self._dependents)
 
-    def search(self, request: SearchRequest, *, cursor: str | None = None) -> SearchPage:
+    def search(self, request: SearchRequest, *, cursor: str | None = None,
+               visible: Visible | None = None) -> SearchPage:
         """Run a parsed search in one read transaction (matches, total and includes from one snapshot)."""
         with translated(), self.engine.connect() as conn, conn.begin():
-            return self._search.search(conn, request, cursor)
+            return self._search.search(conn, request, cursor, visible)
 
     def search_in(self, conn: sa.Connection, request: SearchRequest, cursor: str | None = None) -> SearchPage:
         """``search`` on an open connection (a transaction's, store/atomic.py)."""

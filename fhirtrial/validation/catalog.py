@@ -59,9 +59,11 @@ class Catalog:
                 code = _type_name(t["code"])
                 if path in with_children:  # a BackboneElement (or Element) defined inline
                     code = path
+                # A choice's JSON name comes from the type code (doseQuantity), not from its profile
+                # (SimpleQuantity), which only selects the table of rules.
+                json_name = name[:-3] + code[0].upper() + code[1:] if name.endswith("[x]") else name
                 for profile in t.get("profile", []):
                     code = QUANTITY_PROFILES.get(profile, code)
-                json_name = name[:-3] + code[0].upper() + code[1:] if name.endswith("[x]") else name
                 children[json_name] = [path, code, _is_many(element)]
 
     def element_table(self) -> dict[str, Any]:

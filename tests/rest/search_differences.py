@@ -20,7 +20,7 @@ ALLOWED: list[tuple[re.Pattern[str], str]] = [
      "city, district, state, country, postalCode, and/or text'); we match each part (country included, so "
      "address=Austri finds Austrian sites), Medplum matches a formatted address without the country, and with "
      "'contains' semantics (see above)."),
-    (re.compile(r"^ResearchStudy\?date=\d{4}(&|$)"),
+    (re.compile(r"^(ResearchStudy\?date|DocumentReference\?period)=\d{4}(&|$)"),
      "date eq against a Period: R4 says eq matches when the search range fully CONTAINS the target's range "
      "(a study running 2005-2012 is not 'date=2010'); Medplum's in-memory matcher tests overlap."),
     (re.compile(r"^Condition\?(abatement-age|abatement-string|onset-age|onset-info):missing="),

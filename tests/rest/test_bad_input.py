@@ -8,7 +8,7 @@ from .conftest import AUTH, JSON_HEADERS, assert_outcome, study
 
 
 async def _nothing_stored(client: httpx.AsyncClient) -> None:
-    history = (await client.get("_history")).json()
+    history = (await client.get("_history", headers=AUTH)).json()
     assert history["total"] == 0, history
 
 

@@ -32,7 +32,7 @@ from fhirtrial.search.index import ResourceIndex
 from fhirtrial.search.parser import Parser, UnknownParameter
 from fhirtrial.search.registry import default_registry
 
-from .conftest import BASE, JSON_HEADERS
+from .conftest import AUTH, BASE, JSON_HEADERS
 
 SYNTHETIC = 30  # synthetic studies beside the seed study
 
@@ -85,8 +85,60 @@ EXTRA: list[dict[str, Any]] = [
                     "interpretation": [{"coding": [{"code": "H"}]}]}]},
     {"resourceType": "Observation", "id": "walk-obs2", "status": "final", "code": {"text": "other"},
      "valueCodeableConcept": {"coding": [{"system": "urn:v", "code": "pos"}]}, "valueString": None},
+    {"resourceType": "MedicationStatement", "id": "walk-ms", "status": "active", "identifier": [{"value": "ms1"}],
+     "subject": {"reference": "Patient/walk-pat"}, "context": {"reference": "Encounter/e1"},
+     "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                               "code": "860975"}], "text": "metformin"},
+     "category": {"coding": [{"system": "urn:cat", "code": "outpatient"}]}, "effectiveDateTime": "2021-01-02",
+     "informationSource": {"reference": "Practitioner/walk-pr"}, "partOf": [{"reference": "Procedure/walk-proc"}]},
+    {"resourceType": "MedicationRequest", "id": "walk-mr", "status": "active", "intent": "order",
+     "identifier": [{"value": "mr1"}], "subject": {"reference": "Patient/walk-pat"},
+     "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                               "code": "860975"}]},
+     "category": [{"coding": [{"system": "urn:cat", "code": "community"}]}], "priority": "routine",
+     "authoredOn": "2021-01-02T09:00:00Z", "requester": {"reference": "Practitioner/walk-pr"},
+     "performer": {"reference": "Practitioner/walk-pr"}, "encounter": {"reference": "Encounter/e1"},
+     "intendedDispenser": None, "dosageInstruction": [{"timing": {"event": ["2021-01-03"]}}]},
+    {"resourceType": "Procedure", "id": "walk-proc", "status": "completed", "identifier": [{"value": "pr1"}],
+     "subject": {"reference": "Patient/walk-pat"}, "encounter": {"reference": "Encounter/e1"},
+     "code": {"coding": [{"system": "http://snomed.info/sct", "code": "80146002"}], "text": "Appendectomy"},
+     "category": {"coding": [{"system": "urn:cat", "code": "surgical"}]}, "performedDateTime": "2018-05-06",
+     "performer": [{"actor": {"reference": "Practitioner/walk-pr"}}], "location": {"reference": "Location/walk-loc"},
+     "reasonCode": [{"coding": [{"code": "74400008"}]}], "reasonReference": [{"reference": "Condition/walk-cond"}],
+     "basedOn": [{"reference": "ServiceRequest/sr1"}], "partOf": [{"reference": "Procedure/walk-proc0"}],
+     "instantiatesCanonical": ["http://example.org/PlanDefinition/pd"],
+     "instantiatesUri": ["http://example.org/protocol"]},
+    {"resourceType": "AllergyIntolerance", "id": "walk-ai", "identifier": [{"value": "ai1"}],
+     "patient": {"reference": "Patient/walk-pat"},
+     "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                                    "code": "active"}]},
+     "verificationStatus": {"coding": [{
+         "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": "confirmed"}]},
+     "type": "allergy", "category": ["medication"], "criticality": "high",
+     "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91936005"}], "text": "Penicillin allergy"},
+     "onsetDateTime": "2010-06-01", "recordedDate": "2010-06-02", "lastOccurrence": "2020-01-01",
+     "recorder": {"reference": "Practitioner/walk-pr"}, "asserter": {"reference": "Practitioner/walk-pr"},
+     "reaction": [{"substance": {"coding": [{"code": "764146007"}]}, "manifestation": [{"coding": [{"code": "247472004"}]}],
+                   "severity": "severe", "onset": "2010-06-01", "exposureRoute": {"coding": [{"code": "26643006"}]}}]},
+    {"resourceType": "DocumentReference", "id": "walk-doc", "status": "current", "docStatus": "final",
+     "identifier": [{"value": "dr1"}], "masterIdentifier": {"value": "m1"},
+     "type": {"coding": [{"system": "http://loinc.org", "code": "34133-9"}]},
+     "category": [{"coding": [{"system": "urn:cat", "code": "clinical-note"}]}],
+     "subject": {"reference": "Patient/walk-pat"}, "date": "2022-01-01T00:00:00Z",
+     "author": [{"reference": "Practitioner/walk-pr"}], "authenticator": {"reference": "Organization/walk-org"},
+     "custodian": {"reference": "Organization/walk-org"}, "description": "Discharge summary",
+     "securityLabel": [{"coding": [{"system": "urn:sec", "code": "N"}]}],
+     "relatesTo": [{"code": "appends", "target": {"reference": "DocumentReference/walk-doc0"}}],
+     "content": [{"attachment": {"contentType": "text/plain", "language": "en", "url": "http://example.org/d.txt",
+                                 "title": "Summary", "creation": "2022-01-01"},
+                  "format": {"system": "urn:fmt", "code": "plain"}}],
+     "context": {"encounter": [{"reference": "Encounter/e1"}], "event": [{"coding": [{"code": "ev"}]}],
+                 "period": {"start": "2021-12-30", "end": "2022-01-01"}, "facilityType": {"coding": [{"code": "hosp"}]},
+                 "practiceSetting": {"coding": [{"code": "gen"}]}, "sourcePatientInfo": {"reference": "Patient/walk-pat"},
+                 "related": [{"reference": "Observation/walk-obs"}]}},
 ]
-EXTRA[-1].pop("valueString")
+next(e for e in EXTRA if e["id"] == "walk-obs2").pop("valueString")
+next(e for e in EXTRA if e["id"] == "walk-mr").pop("intendedDispenser")
 
 # Minimal valid bodies for the interaction cycle.
 MINIMAL: dict[str, dict[str, Any]] = {
@@ -95,6 +147,14 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "Practitioner": {"active": True}, "PractitionerRole": {"active": True}, "Patient": {"active": True},
     "Condition": {"subject": {"reference": "Patient/walk-pat"}},
     "Observation": {"status": "final", "code": {"text": "x"}},
+    "MedicationStatement": {"status": "active", "subject": {"reference": "Patient/walk-pat"},
+                            "medicationCodeableConcept": {"text": "x"}},
+    "MedicationRequest": {"status": "active", "intent": "order", "subject": {"reference": "Patient/walk-pat"},
+                          "medicationCodeableConcept": {"text": "x"}},
+    "Procedure": {"status": "completed", "subject": {"reference": "Patient/walk-pat"}},
+    "AllergyIntolerance": {"patient": {"reference": "Patient/walk-pat"}, "clinicalStatus": {"coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]}},
+    "DocumentReference": {"status": "current", "content": [{"attachment": {"contentType": "text/plain"}}]},
 }
 STORED_TYPES = tuple(t for t in RESOURCE_TYPES if t not in DEFINITIONAL_TYPES)
 
@@ -105,7 +165,9 @@ async def walk(settings: Settings, repo: Any) -> AsyncIterator[tuple[httpx.Async
     app = create_app(settings.model_copy(update={"max_count": 1000}), repo)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as c:
+        # The walk reads patient data too: every request carries the token (tests/rest/test_patient_data.py
+        # walks the same paths without it).
+        async with httpx.AsyncClient(transport=transport, base_url=BASE + "/", headers=AUTH) as c:
             for body in EXTRA:
                 r = await c.put(f"{body['resourceType']}/{body['id']}", json=body, headers=JSON_HEADERS)
                 assert r.status_code in (200, 201), r.text

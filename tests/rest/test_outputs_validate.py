@@ -14,7 +14,7 @@ async def test_responses_pass_node_validators(client: httpx.AsyncClient) -> None
     await client.put("ResearchStudy/v", json=study("v"), headers=JSON_HEADERS)
     await client.put("ResearchStudy/v", json=study("v", title="2"), headers=JSON_HEADERS)
     await client.delete("ResearchStudy/v", headers=AUTH)
-    bodies.append((await client.get("_history")).json())
+    bodies.append((await client.get("_history", headers=AUTH)).json())
     bodies.append((await client.get("ResearchStudy/v")).json())  # 410 OperationOutcome
     tx = {"resourceType": "Bundle", "type": "transaction",
           "entry": [{"request": {"method": "POST", "url": "Organization"}, "resource": organization("T")}]}

@@ -14,7 +14,7 @@ from fhirtrial.rest import summary
 from fhirtrial.rest.app import create_app
 from fhirtrial.search.registry import load_trial_definitions
 
-from .conftest import BASE, JSON_HEADERS, assert_outcome, organization, study
+from .conftest import AUTH, BASE, JSON_HEADERS, assert_outcome, organization, study
 
 SUBSETTED = ("http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "SUBSETTED")
 
@@ -144,7 +144,7 @@ async def test_search_routes_shadow_nothing(client: httpx.AsyncClient) -> None:
     await _studies(client, 2)
     assert (await client.get("metadata")).json()["resourceType"] == "CapabilityStatement"
     assert (await client.get("ResearchStudy/_history")).json()["type"] == "history"
-    assert (await client.get("_history")).json()["type"] == "history"
+    assert (await client.get("_history", headers=AUTH)).json()["type"] == "history"
     assert (await client.get("ResearchStudy/s01")).json()["id"] == "s01"
     assert_outcome(await client.get("Nothing"), 404)
     assert_outcome(await client.post("Nothing/_search"), 404)

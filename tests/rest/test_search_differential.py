@@ -28,7 +28,7 @@ from fhirtrial.search.registry import default_registry
 from fhirtrial.store.schema import resource as table
 
 from ..support.shared_data import load_seed_and_real_studies
-from .conftest import BASE, JSON_HEADERS
+from .conftest import AUTH, BASE, JSON_HEADERS
 from .search_differences import ALLOWED, reason_for
 from .test_capability_walk import EXTRA
 
@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests/node/search_router.mjs"
 # Types Medplum's in-memory router searches like we do (all our served types are in R4).
 TYPES = ("ResearchStudy", "PlanDefinition", "Group", "Organization", "Location", "Practitioner",
-         "PractitionerRole", "Patient", "Condition", "Observation")
+         "PractitionerRole", "Patient", "Condition", "Observation", "MedicationStatement", "MedicationRequest",
+         "Procedure", "AllergyIntolerance", "DocumentReference")
 PER_PARAM = 3  # distinct values tried per parameter
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None or not (ROOT / "node_modules/@medplum/fhir-router").exists(),
@@ -134,7 +135,7 @@ async def test_same_ids_as_medplum_fhir_router(settings: Settings, repo: Any, tm
     load_seed_and_real_studies(repo, BASE)  # skips, saying why, when ../shared/data/ctgov is absent
     app = create_app(settings.model_copy(update={"max_count": 1000}), repo)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as c:
+    async with httpx.AsyncClient(transport=transport, base_url=BASE + "/", headers=AUTH) as c:  # patient data too
         for body in EXTRA:
             r = await c.put(f"{body['resourceType']}/{body['id']}", json=body, headers=JSON_HEADERS)
             assert r.status_code in (200, 201), r.text

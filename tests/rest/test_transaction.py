@@ -48,7 +48,7 @@ async def test_transaction_is_all_or_nothing(client: httpx.AsyncClient) -> None:
     body = assert_outcome(await client.post("", json=tx, headers=JSON_HEADERS), 400, mentions="Bundle.entry[2]")
     assert body
     assert (await client.get("ResearchStudy/ok1")).status_code == 404
-    assert (await client.get("_history")).json()["total"] == 0
+    assert (await client.get("_history", headers=AUTH)).json()["total"] == 0
 
 
 async def test_dangling_urn_reference_is_rejected(client: httpx.AsyncClient) -> None:

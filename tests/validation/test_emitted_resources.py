@@ -47,7 +47,7 @@ async def test_response_bundles_pass_node_validators(database_url: str, repo: An
             (await c.get("Location", params={"unknown-param": "x"})).json(),
             (await c.get("Group", params={"_summary": "true"})).json(),
             (await c.get("ResearchStudy", params={"_elements": "title,status"})).json(),
-            (await c.get("_history", params={"_count": "5"})).json(),
+            (await c.get("_history", params={"_count": "5"}, headers={"Authorization": "Bearer t"})).json(),
             (await c.get("metadata")).json(),
             (await c.get("ResearchStudy", params={"date": "not-a-date"})).json(),
         ]

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from ...errors import InvalidRequest, Issue, operation_outcome
 from ...export.study import STUDY, everything
 from ...resources import RESOURCE_TYPE_SET
+from ..auth import LEFT_OUT, access_of, screen
 from ..bundles import bundle, search_entry
 from ..context import base_url, repo_of
 from ..negotiation import negotiate
@@ -66,7 +67,8 @@ async def study_everything(request: Request, study_id: str) -> Response:
     types = type_filter(request)
     raw_cursor = request.query_params.get("_cursor")
     offset, _version = decode_cursor(raw_cursor) if raw_cursor else (0, 0)
-    result = await blocking(everything, repo_of(request), study_id, STUDY)
+    visible = screen(access_of(request))  # the study's actual Groups and their members need the token
+    result = await blocking(everything, repo_of(request), study_id, STUDY, visible.allows if visible else None)
     rows = [r for r in result.rows if types is None or r.resource_type in types]
     version = result.study.version_id
     base = base_url(request)
@@ -81,9 +83,11 @@ async def study_everything(request: Request, study_id: str) -> Response:
     root = (STUDY, study_id)
     entries = [search_entry(r.stored(), base, "match" if (r.resource_type, r.id) == root else "include")
                for r in page]
-    if offset == 0 and result.missing:
+    withheld = visible is not None and visible.withheld > 0
+    if offset == 0 and (result.missing or withheld):
         issues = [Issue("warning", "not-found", f"{ref[0]}/{ref[1]} referenced by {by[0]}/{by[1]} is unknown or "
                                                 f"deleted") for ref, by in sorted(result.missing.items())]
+        issues += [Issue("warning", "suppressed", LEFT_OUT)] if withheld else []
         entries.append({"resource": operation_outcome(issues), "search": {"mode": "outcome"}})
     links = [("self", link(offset) if raw_cursor else f"{here}?{urlencode(params)}" if params else here),
              ("first", link(0))]

@@ -5,7 +5,9 @@ status URL in ``Content-Location``; status ``GET [base]/$export-poll/{job}`` -> 
 ``Retry-After``) while running, 200 and the manifest when complete, 500 OperationOutcome when it failed, 404
 when unknown; ``DELETE`` on it cancels and removes the files (202); files at
 ``[base]/$export-file/{job}/{Type}.ndjson``. When the server has an API token, every one of these needs it and
-the manifest says ``requiresAccessToken: true``.
+the manifest says ``requiresAccessToken: true``. A server without a token exports publicly, and then leaves
+patient data out (rest/auth.py): a ``_type`` or type-level export of a patient type is refused, a system or
+type-level export skips patient types and actual Groups (not walking through them) and its 202 says so.
 
 A type-level export (``ResearchStudy/$export``) holds the resources of that type and everything they reference,
 transitively (for a study: its PlanDefinition, Group, Organizations, Practitioners, Locations); ``_type`` then
@@ -13,7 +15,6 @@ selects which of those types are written.
 """
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 import orjson
@@ -21,11 +22,11 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from ...config import Settings
-from ...errors import FhirError, InvalidRequest, Issue, NotFound, Unauthorized
+from ...errors import FhirError, InvalidRequest, Issue, NotFound
 from ...export import jobs as jobstore
 from ...export.ndjson import SUFFIX
 from ...resources import RESOURCE_TYPE_SET
+from ..auth import access_of, guard_export, require_bearer
 from ..context import base_url, parse_instant, prefer_handling, read_body, settings_of
 from ..negotiation import negotiate, require_content_type
 from ..responses import empty_response, http_date, outcome_response
@@ -46,16 +47,7 @@ class ExportFailed(FhirError):
     status, code = 500, "exception"
 
 
-def _require_token(request: Request, settings: Settings) -> None:
-    """When an API token is configured, bulk data is protected by it (and the manifest says so)."""
-    token = settings.api_token
-    if not token:
-        return
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        raise Unauthorized("Bulk data export needs 'Authorization: Bearer <token>'")
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise Unauthorized("The bearer token is not valid")
+BULK = "Bulk data export"
 
 
 def _respond_async(request: Request) -> bool:
@@ -95,7 +87,7 @@ def _parameters(body: Any) -> dict[str, list[str]]:
 
 async def _kickoff(request: Request, scope: str | None) -> Response:
     settings = settings_of(request)
-    _require_token(request, settings)
+    require_bearer(request, settings, BULK)  # when a token is configured, bulk data is protected by it
     negotiate(request)
     if not _respond_async(request):
         raise InvalidRequest("$export is asynchronous: send the header 'Prefer: respond-async'",
@@ -119,7 +111,7 @@ async def _kickoff(request: Request, scope: str | None) -> Response:
         raise InvalidRequest("_since may be given once", expression="_since")
     since = parse_instant(since_values[0]) if since_values else None
     types = parse_types(params.get("_type") or [])
-    warnings: list[Issue] = []
+    types, warnings = guard_export(access_of(request), scope, types)  # a public export leaves patient data out
     for name in UNSUPPORTED:
         if name in params:
             if prefer_handling(request) == "strict":
@@ -160,11 +152,13 @@ async def type_export_post(request: Request, resource_type: str) -> Response:
 
 
 async def _job(request: Request, job_id: str) -> jobstore.Job:
-    _require_token(request, settings_of(request))
+    require_bearer(request, settings_of(request), BULK)
     jobstore.ensure_runner(request.app)  # a restarted process resumes interrupted jobs on first contact
     job = await blocking(jobstore.JobStore(request.app.state.repo).get, job_id)
     if job is None or job.status == jobstore.CANCELLED:
         raise NotFound(f"There is no export job {job_id!r} (unknown, or cancelled)", expression="job")
+    if job.requires_token:  # it holds patient data (e.g. the token was removed from the settings since)
+        access_of(request).require(f"Export job {job_id}")
     return job
 
 
@@ -203,9 +197,12 @@ async def status(request: Request, job_id: str) -> Response:
 
 @router.delete("/$export-poll/{job_id}")
 async def cancel(request: Request, job_id: str) -> Response:
-    _require_token(request, settings_of(request))
+    require_bearer(request, settings_of(request), BULK)
     settings = settings_of(request)
     store = jobstore.JobStore(request.app.state.repo)
+    known = await blocking(store.get, job_id)
+    if known is not None and known.requires_token:
+        access_of(request).require(f"Export job {job_id}")
     job = await blocking(store.cancel, job_id)
     if job is None:
         raise NotFound(f"There is no export job {job_id!r} (unknown, or already cancelled)", expression="job")

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from ...errors import InvalidRequest, Issue
 from ...validation import MODES, validate
+from ..auth import access_of, guard_type
 from ..context import read_json, repo_of
 from ..negotiation import BODY_TYPES, negotiate, require_content_type
 from ..responses import outcome_response
@@ -109,6 +110,7 @@ async def validate_instance(request: Request, resource_type: str, resource_id: s
     fmt = negotiate(request)
     parsed = parse_request(await _body(request), dict(request.query_params))
     if parsed.mode == "delete":
-        # raises NotFound (404) or Gone (410) when there is nothing to delete
+        # raises NotFound (404) or Gone (410) when there is nothing to delete: an answer about patient data
+        guard_type(access_of(request), resource_type)
         await blocking(repo_of(request).read, resource_type, resource_id)
     return outcome_response(check(parsed, resource_type, resource_id), 200, fmt)

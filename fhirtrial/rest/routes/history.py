@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...errors import InvalidRequest
+from ..auth import access_of, guard_history, guard_resource
 from ..bundles import bundle, history_entry
 from ..context import base_url, parse_instant, repo_of, settings_of
 from ..negotiation import negotiate
@@ -34,12 +35,17 @@ def count_param(request: Request) -> int:
 
 
 async def _history(request: Request, resource_type: str | None, resource_id: str | None) -> Response:
+    guard_history(access_of(request), resource_type, resource_id)
     fmt = negotiate(request)
     count = count_param(request)
     since, at = _instant_param(request, "_since"), _instant_param(request, "_at")
     cursor = request.query_params.get("_cursor")
     page = await blocking(repo_of(request).history, resource_type, resource_id, since=since, at=at, count=count,
                           cursor=cursor)
+    if resource_type is not None and resource_id is not None:
+        granted = access_of(request)
+        for version in page.entries:  # a Group that is, or was, actual
+            guard_resource(granted, resource_type, f"{resource_id}/_history/{version.version_id}", version.body)
     base = base_url(request)
     path = "/".join(p for p in (resource_type, resource_id) if p)
     here = f"{base}/{path + '/' if path else ''}_history"
@@ -63,5 +69,6 @@ async def type_history(request: Request, resource_type: str) -> Response:
 
 @router.get("/{resource_type}/{resource_id}/_history")
 async def instance_history(request: Request, resource_type: str, resource_id: str) -> Response:
-    # A resource that never existed is 404, not an empty history (the store raises NotFound).
+    # A resource that never existed is 404, not an empty history (the store raises NotFound); _history asks for
+    # the token first, so a 404 never tells a caller without one that a patient's resource is absent.
     return await _history(request, check_type(resource_type), resource_id)

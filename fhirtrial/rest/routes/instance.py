@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...errors import InvalidRequest
-from ..auth import require_writer
+from ..auth import access_of, guard_resource, guard_type, require_writer
 from ..context import repo_of, settings_of
 from ..negotiation import JSON_PATCH, negotiate
 from ..responses import empty_response, fhir_response, version_headers
@@ -35,8 +35,11 @@ def _not_modified(request: Request, etag: str, last_updated) -> bool:
 @router.get("/{resource_type}/{resource_id}")
 async def read(request: Request, resource_type: str, resource_id: str) -> Response:
     check_type(resource_type)
+    granted = access_of(request)
+    guard_type(granted, resource_type)
     fmt = negotiate(request)
     stored = await blocking(repo_of(request).read, resource_type, resource_id)
+    guard_resource(granted, resource_type, resource_id, stored.body)
     headers = version_headers(stored)
     if _not_modified(request, stored.etag, stored.last_updated):
         return empty_response(304, headers)
@@ -46,10 +49,13 @@ async def read(request: Request, resource_type: str, resource_id: str) -> Respon
 @router.get("/{resource_type}/{resource_id}/_history/{version_id}")
 async def vread(request: Request, resource_type: str, resource_id: str, version_id: str) -> Response:
     check_type(resource_type)
+    granted = access_of(request)
+    guard_type(granted, resource_type)
     fmt = negotiate(request)
     if not version_id.isdigit():
         raise InvalidRequest(f"Version id {version_id!r} is not a number", expression="vid")
     stored = await blocking(repo_of(request).vread, resource_type, resource_id, int(version_id))
+    guard_resource(granted, resource_type, f"{resource_id}/_history/{version_id}", stored.body)
     return fhir_response(stored.body, fmt=fmt, headers=version_headers(stored))
 
 

@@ -29,6 +29,7 @@ from ...search.registry import default_registry
 from ...search.request import SearchRequest
 from ...store.repository import SearchPage, StoredResource
 from .. import summary as summaries
+from ..auth import Screen, access_of, guard_search, screen
 from ..bundles import bundle, resource_fragment
 from ..context import base_url, prefer_handling, read_body, repo_of, settings_of
 from ..negotiation import FORM, negotiate
@@ -73,12 +74,12 @@ def _cursor(parsed: SearchRequest) -> str | None:
     return None
 
 
-def _run(request: Request, parsed: SearchRequest, cursor: str | None) -> SearchPage:
+def _run(request: Request, parsed: SearchRequest, cursor: str | None, visible: Screen | None = None) -> SearchPage:
     if parsed.summary == "count":
         # Only the total: no entries (https://hl7.org/fhir/R4/search.html#summary).
         parsed = dataclasses.replace(parsed, count=0, total=parsed.total if parsed.total not in (None, "none")
                                      else "accurate", includes=())
-    return repo_of(request).search(parsed, cursor=cursor)
+    return repo_of(request).search(parsed, cursor=cursor, visible=visible)
 
 
 # -- the Bundle ----------------------------------------------------------------------------------------------------
@@ -136,9 +137,14 @@ async def _search(request: Request, resource_type: str | None, extra: Iterable[t
     codes = closed_sets().check(parsed)  # codes no resource can hold (recruitment=RECRUITNG)
     if codes and prefer_handling(request) == "strict":
         raise InvalidRequest(codes[0].diagnostics, issues=[dataclasses.replace(i, severity="error") for i in codes])
-    page = await blocking(_run, request, parsed, cursor)
-    if codes:
-        page = dataclasses.replace(page, issues=codes + page.issues)
+    granted = access_of(request)
+    # What these credentials may search (patient data needs the token); the links keep what was asked.
+    run, notes = guard_search(granted, parsed)
+    visible = screen(granted)
+    page = await blocking(_run, request, run, cursor, visible)
+    notes += visible.issues() if visible is not None else []
+    if codes or notes:
+        page = dataclasses.replace(page, issues=codes + notes + page.issues)
     base = base_url(request)
     here = f"{base}/{resource_type}" if resource_type else base
     return fhir_response(searchset(base, here, parsed, cursor, page), fmt=fmt)

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ...search.request import Include
+from ..repository import Visible
 from ..schema import idx_reference
 from .rows import load_resources
 
@@ -82,9 +83,10 @@ def _found(conn: sa.Connection, includes: list[Include], frontier: list[Key]) ->
     return found
 
 
-def resolve_includes(conn: sa.Connection, postgres: bool, includes: tuple[Include, ...], matches: list[Key]
-                     ) -> Included:
-    """StoredResources included for the page (current, not deleted, not among ``matches``), in a stable order."""
+def resolve_includes(conn: sa.Connection, postgres: bool, includes: tuple[Include, ...], matches: list[Key],
+                     visible: Visible | None = None) -> Included:
+    """StoredResources included for the page (current, not deleted, not among ``matches``), in a stable order;
+    those ``visible`` rejects are neither returned nor followed by :iterate."""
     result = Included()
     if not includes or not matches:
         return result
@@ -103,6 +105,8 @@ def resolve_includes(conn: sa.Connection, postgres: bool, includes: tuple[Includ
                           f"({len(out) + len(new)} or more were found)")
             new = new[:room]
         loaded = load_resources(conn, postgres, new)
+        if visible is not None:
+            loaded = [s for s in loaded if visible(s)]
         out.extend(loaded)
         frontier = [(s.resource_type, s.id) for s in loaded]
         if result.cut:

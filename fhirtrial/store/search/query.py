@@ -25,7 +25,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 
 from ...errors import Issue
 from ...search.request import SearchRequest
-from ..repository import SearchPage
+from ..repository import SearchPage, Visible
 from ..schema import resource
 from . import paging, plan
 from .chain import chained_condition
@@ -142,7 +142,8 @@ class SearchEngine:
         plan.plan_filters(conn, ctx, request)
         return list(conn.execute(self.ids_select(request, ctx)).scalars())
 
-    def search(self, conn: sa.Connection, request: SearchRequest, cursor_text: str | None = None) -> SearchPage:
+    def search(self, conn: sa.Connection, request: SearchRequest, cursor_text: str | None = None,
+               visible: Visible | None = None) -> SearchPage:
         ctx = Context(self.postgres)
         plan.plan_filters(conn, ctx, request)
         select, terms = self._matches_select(ctx, request)
@@ -174,7 +175,10 @@ class SearchEngine:
             prev_cursor = paging.encode(paging.Cursor("prev", key(rows[0]), fp, carried))
         bodies = self._bodies(conn, [row[0] for row in rows])
         matches = [stored(t, i, vid, ts, bodies[pk]) for pk, t, i, vid, ts, _body, *_ in rows if pk in bodies]
-        included = resolve_includes(conn, self.postgres, request.includes, [(m.resource_type, m.id) for m in matches])
+        if visible is not None:
+            matches = [m for m in matches if visible(m)]
+        included = resolve_includes(conn, self.postgres, request.includes, [(m.resource_type, m.id) for m in matches],
+                                    visible)
         notes = [Issue("warning", "incomplete", f"_include/_revinclude: {included.cut}", ("_include",))
                  ] if included.cut else []
         return SearchPage(matches, included.resources, total, next_cursor, prev_cursor, notes)

@@ -23,7 +23,8 @@ CATEGORIES = frozenset({"condition", "therapy", "procedure", "substance", "findi
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster on the MeSH file
 MESH_FILE = "mesh.yaml"
-OWN_FILE = "CodeSystem-criteria-concept.json"
+# fhirtrial's CodeSystem is a definition resource the server serves, so it ships in the package beside the others.
+OWN_CODESYSTEM = Path(__file__).resolve().parent / "definitions" / "CodeSystem-criteria-concept.json"
 
 _UI = re.compile(r"D(\d{6}|\d{9})")
 _TREE = re.compile(r"[A-Z]\d{2}(\.\d{3})*")
@@ -143,6 +144,9 @@ def _own_concept(path: Path, raw: Any, index: int) -> Concept:
     if not isinstance(raw, dict) or not isinstance(raw.get("code"), str) or not isinstance(raw.get("display"), str):
         raise _fail(path, where, "code and display are required")
     where = f"{where} ({raw['code']})"
+    if "designation" not in raw and "property" not in raw:
+        # read by the criteria coder's own rules (pregnancy, sex...), not matched from text
+        return Concept(OWN, raw["code"], raw["display"], "finding", (raw["display"],), (), match=False)
     props: dict[str, list[Any]] = {}
     for prop in raw.get("property", []):
         value = next((v for k, v in prop.items() if k.startswith("value")), None)
@@ -179,10 +183,11 @@ def load_own(path: Path) -> list[Concept]:
     return [_own_concept(path, raw, i) for i, raw in enumerate(doc.get("concept", []))]
 
 
-def load_vocabulary(directory: Path) -> Vocabulary:
-    """Both vocabularies of ``directory``, cross-checked: unique codes and trees, references that resolve."""
+def load_vocabulary(directory: Path, codesystem: Path = OWN_CODESYSTEM) -> Vocabulary:
+    """The MeSH subset of ``directory`` and fhirtrial's CodeSystem, cross-checked: unique codes and trees,
+    references that resolve."""
     mesh, version, blockers = load_mesh(directory / MESH_FILE)
-    own = load_own(directory / OWN_FILE)
+    own = load_own(codesystem)
     concepts = tuple(mesh + own)
     by_code: dict[tuple[str, str], Concept] = {}
     by_tree: dict[str, Concept] = {}

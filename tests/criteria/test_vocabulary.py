@@ -11,7 +11,8 @@ import simple_icd_10_cm as icd
 from fhirtrial.config import REPO_ROOT
 from fhirtrial.criteria.context import ContextEngine
 from fhirtrial.criteria.matcher import Matcher
-from fhirtrial.criteria.vocabulary import ICD10CM, MESH, OWN, VocabularyError, load_vocabulary, mesh_ui
+from fhirtrial.criteria.vocabulary import ICD10CM, MESH, OWN, OWN_CODESYSTEM, VocabularyError, load_vocabulary, \
+    mesh_ui
 from tests.support.validators import node_available, validate_with_node
 
 VOCAB = REPO_ROOT / "mappings" / "vocabularies"
@@ -26,7 +27,7 @@ def test_size_and_systems(vocabulary) -> None:
     mesh = [c for c in vocabulary.concepts if c.system == MESH]
     own = [c for c in vocabulary.concepts if c.system == OWN]
     assert len(mesh) >= 1000 and sum(c.match for c in mesh) >= 700
-    assert len(own) >= 10
+    assert sum(c.match for c in own) >= 10
     categories = {c.category for c in vocabulary.concepts if c.match}
     assert categories == {"condition", "therapy", "procedure", "finding"} | (categories & {"substance"})
 
@@ -97,13 +98,13 @@ def test_blocker_that_is_a_term_is_refused(tmp_path: Path) -> None:
 
 
 def test_own_concept_with_unknown_broader_is_refused(tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
-    path = folder / "CodeSystem-criteria-concept.json"
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    doc["concept"][0]["property"].append({"code": "broader-mesh", "valueCoding": {"system": MESH, "code": "D999999"}})
+    path = tmp_path / OWN_CODESYSTEM.name
+    doc = json.loads(OWN_CODESYSTEM.read_text(encoding="utf-8"))
+    matched = [c for c in doc["concept"] if "designation" in c]
+    matched[0]["property"].append({"code": "broader-mesh", "valueCoding": {"system": MESH, "code": "D999999"}})
     path.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(VocabularyError, match="D999999"):
-        load_vocabulary(folder)
+        load_vocabulary(VOCAB, path)
 
 
 def test_context_rule_with_unknown_category_is_refused(tmp_path: Path) -> None:
@@ -118,10 +119,10 @@ def test_context_rule_with_unknown_category_is_refused(tmp_path: Path) -> None:
 def test_own_codesystem_is_valid_fhir() -> None:
     from fhir.resources.R4B.codesystem import CodeSystem
 
-    doc = json.loads((VOCAB / "CodeSystem-criteria-concept.json").read_text(encoding="utf-8"))
+    doc = json.loads(OWN_CODESYSTEM.read_text(encoding="utf-8"))
     CodeSystem.model_validate(doc)
     assert doc["count"] == len(doc["concept"])
-    icd_codings = [p["valueCoding"] for c in doc["concept"] for p in c["property"] if p["code"] == "icd10cm"]
+    icd_codings = [p["valueCoding"] for c in doc["concept"] for p in c.get("property", []) if p["code"] == "icd10cm"]
     assert all(c["system"] == ICD10CM and icd.get_description(c["code"]) == c["display"] for c in icd_codings)
     if node_available():
         verdict = validate_with_node([doc])[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .context import Context, get_engine, parse_window
 from .hierarchy import get_hierarchy
@@ -66,6 +67,7 @@ class Mention:
     qualifiers: Qualifiers = Qualifiers()
 
 
+@lru_cache(maxsize=4096)
 def codings_of(concept: Concept) -> tuple[Coding, ...]:
     """The codings a mention of ``concept`` carries: MeSH (its own, or the broader descriptors of one of ours),
     the ICD-10-CM codes of the same meaning, then fhirtrial's own code."""

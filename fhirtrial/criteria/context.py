@@ -23,6 +23,8 @@ _GROUP = "fhirtrial_targets"
 _FLAGS = {"NEGATED_EXISTENCE": "negated", "HISTORICAL": "historical", "CURRENT": "current",
           "HYPOTHETICAL": "hypothetical", "FAMILY": "family"}
 _CATEGORIES = frozenset(_FLAGS) | {"WINDOW", "TERMINATE", "PSEUDO"}
+_RULE_KEYS = frozenset({"category", "direction", "max_scope", "literals", "pattern"})
+_WINDOW_LEAD = 3  # words before a window's number that can say which way it points ("at least", "no more than")
 _UNITS = {"min": "min", "minute": "min", "h": "h", "hr": "h", "hour": "h", "d": "d", "day": "d", "wk": "wk",
           "week": "wk", "mo": "mo", "month": "mo", "y": "a", "yr": "a", "year": "a"}
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -79,12 +81,25 @@ def load_rules(path: Path) -> list[Any]:
         raise VocabularyError(f"{path.name}: a mapping with a rules list is expected")
     rules = []
     for i, raw in enumerate(doc["rules"]):
+        where = f"{path.name}: rules[{i}]"
         if not isinstance(raw, dict) or raw.get("category") not in _CATEGORIES:
-            raise VocabularyError(f"{path.name}: rules[{i}]: category must be one of {sorted(_CATEGORIES)}")
+            raise VocabularyError(f"{where}: category must be one of {sorted(_CATEGORIES)}")
+        if unknown := set(raw) - _RULE_KEYS:
+            raise VocabularyError(f"{where}: unknown keys {sorted(unknown)}")
+        literals, pattern = raw.get("literals"), raw.get("pattern")
+        if (literals is None) == (pattern is None):
+            raise VocabularyError(f"{where}: give either literals or a pattern")
+        if literals is not None and (not isinstance(literals, list)
+                                     or not all(isinstance(x, str) and x.strip() for x in literals)):
+            raise VocabularyError(f"{where}: literals must be non-empty strings (quote yes/no/on/off)")
+        common = {k: raw[k] for k in ("category", "direction", "max_scope") if k in raw}
         try:
-            rules.append(ConTextRule(**raw))
+            if pattern is not None:
+                rules.append(ConTextRule(literal=f"{raw['category'].lower()} pattern {i}", pattern=pattern, **common))
+            else:
+                rules += [ConTextRule(literal=literal, **common) for literal in literals]
         except (TypeError, ValueError) as exc:
-            raise VocabularyError(f"{path.name}: rules[{i}] ({raw.get('literal')}): {exc}") from exc
+            raise VocabularyError(f"{where}: {exc}") from exc
     return rules
 
 
@@ -117,6 +132,12 @@ class ContextEngine:
             self._docs.move_to_end(text)
         return doc
 
+    @staticmethod
+    def _window_words(doc: Any, span: tuple[int, int]) -> str:
+        """A window's words with the few around it that qualify it: "at least 4 weeks before"."""
+        sentence = doc[span[0]].sent
+        return doc[max(sentence.start, span[0] - _WINDOW_LEAD):min(sentence.end, span[1] + 1)].text
+
     def spans(self, text: str, spans: list[tuple[int, int]]) -> list[Context]:
         """The context of each (start, end) character span of ``text``, in the same order."""
         with self._lock:
@@ -138,7 +159,7 @@ class ContextEngine:
                 flags = frozenset(_FLAGS[m.category] for m in mods if m.category in _FLAGS)
                 windows = sorted((m for m in mods if m.category == "WINDOW"),
                                  key=lambda m: min(abs(m.modifier_span[0] - span.end), abs(span.start - m.modifier_span[1])))
-                out.append(Context(flags, tuple(doc[m.modifier_span[0]:m.modifier_span[1]].text for m in windows)))
+                out.append(Context(flags, tuple(self._window_words(doc, m.modifier_span) for m in windows)))
             del doc.spans[_GROUP]
             return out
 

@@ -103,6 +103,8 @@ class Matcher:
 
     @staticmethod
     def _disambiguated(text: str, found: list[Match]) -> list[Match]:
+        if not any(m.acronym for m in found):
+            return found
         spelled = {(m.concept.system, m.concept.code) for m in found if not m.acronym}
         letters = [ch for ch in text if ch.isalpha()]
         shouting = len(letters) >= 12 and sum(ch.isupper() for ch in letters) > 0.6 * len(letters)

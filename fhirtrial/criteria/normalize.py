@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 # A token: a run of letters/digits (Latin or any script but Greek), or a run of Greek letters, with an optional
 # possessive 's kept on the token so that "Crohn's" stays one token.
@@ -32,8 +33,9 @@ _ROMAN = {"ii": "2", "iii": "3", "iv": "4"}
 _ROMAN_AFTER = frozenset({"type", "stage", "grade", "class", "phase"})
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """A word of the text: offsets, the word as written, its matching key."""
+
     start: int
     end: int
     raw: str  # the token as written (possessive 's stripped)
@@ -66,6 +68,7 @@ def singular(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=65536)
 def norm_word(word: str) -> str:
     """The matching key of one word."""
     word = _plain(word)
@@ -83,11 +86,12 @@ def tokens(text: str) -> list[Token]:
         raw = m.group()
         if raw[-2:] in ("'s", "\u2019s") and len(raw) > 2:
             raw = raw[:-2]
-        key = norm_word(raw)
-        if key in _ROMAN or (key == "i" and prev in _ROMAN_AFTER):
-            key = _ROMAN.get(key, "1")
-        out.append(Token(m.start(), m.start() + len(raw), raw, key))
-        prev = key
+        word = norm_word(raw)
+        if word in _ROMAN or (word == "i" and prev in _ROMAN_AFTER):
+            word = _ROMAN.get(word, "1")
+        start = m.start()
+        out.append(Token(start, start + len(raw), raw, word))
+        prev = word
     return out
 
 

@@ -214,7 +214,12 @@ def vocabulary_dir() -> str:
     """The configured vocabulary folder: ``get_settings().mappings_dir``/vocabularies."""
     from ..config import get_settings
 
-    return str(Path(get_settings().mappings_dir) / "vocabularies")
+    return _folder(get_settings().mappings_dir)
+
+
+@lru_cache(maxsize=16)
+def _folder(mappings_dir: Path) -> str:
+    return str(Path(mappings_dir) / "vocabularies")
 
 
 def get_vocabulary() -> Vocabulary:

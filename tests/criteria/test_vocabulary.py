@@ -127,3 +127,13 @@ def test_own_codesystem_is_valid_fhir() -> None:
     if node_available():
         verdict = validate_with_node([doc])[0]
         assert verdict.ok, (verdict.medplum, verdict.fhir)
+
+
+def test_context_rule_with_a_yaml_boolean_literal_is_refused(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    path = folder / "context-rules.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert '["no", not,' in text
+    path.write_text(text.replace('["no", not,', "[no, not,", 1), encoding="utf-8")  # YAML reads no as false
+    with pytest.raises(VocabularyError, match="literals"):
+        ContextEngine(path)

@@ -137,3 +137,11 @@ def test_context_rule_with_a_yaml_boolean_literal_is_refused(tmp_path: Path) -> 
     path.write_text(text.replace('["no", not,', "[no, not,", 1), encoding="utf-8")  # YAML reads no as false
     with pytest.raises(VocabularyError, match="literals"):
         ContextEngine(path)
+
+
+def test_the_conformance_registry_serves_the_codesystem() -> None:
+    from fhirtrial.conformance import load_definitions
+
+    served = load_definitions().by_url(OWN)
+    assert served == json.loads(OWN_CODESYSTEM.read_text(encoding="utf-8"))
+    assert {c["code"] for c in served["concept"]} >= {"anti-pd-1-therapy", "brain-metastases", "pregnancy"}

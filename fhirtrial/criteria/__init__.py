@@ -4,8 +4,9 @@ https://hl7.org/fhir/R4/group.html#Group.characteristic
 """
 from __future__ import annotations
 
-from .concepts import Coding, Mention, Qualifiers, Window, concepts_for_display, find_mentions, qualifiers, subsumes, \
-    synonyms
+from .concepts import Coding, Mention, Qualifiers, Window, concepts_for_display, find_mentions, mesh_ui, qualifiers, \
+    subsumes, synonyms
+from .vocabulary import VocabularyError
 
-__all__ = ["Coding", "Mention", "Qualifiers", "Window", "concepts_for_display", "find_mentions", "qualifiers",
-           "subsumes", "synonyms"]
+__all__ = ["Coding", "Mention", "Qualifiers", "Window", "VocabularyError", "concepts_for_display", "find_mentions",
+           "mesh_ui", "qualifiers", "subsumes", "synonyms"]

@@ -5,7 +5,7 @@ from typing import Any
 
 from .ages import age_quantity
 from .codes import concept
-from .criteria import parse_criteria
+from ..criteria.split import parse_criteria
 from .extensions import table_extensions
 from .record import Record
 

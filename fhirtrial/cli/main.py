@@ -39,12 +39,20 @@ def _register_export() -> None:
         export_command)
 
 
+def _register_criteria() -> None:
+    from .criteria import criteria_command
+
+    app.command("criteria", help="Count the criteria of a corpus fully / partly / not coded, by category.")(
+        criteria_command)
+
+
 def _register_reindex() -> None:
     from .reindex import reindex_command
 
     app.command("reindex", help="Rebuild every search index row from the stored resources.")(reindex_command)
 
 
+_register_criteria()
 try:
     _register()
 except ImportError:  # a sub-command's module is still being written

@@ -43,10 +43,11 @@ def _groups(found: list[tuple[int, int, Measure]], text: str) -> list[list[tuple
     return groups
 
 
-def _measured(text: str) -> tuple[list[Part], list[tuple[int, int]]]:
+def _measured(text: str, lower: str) -> tuple[list[Part], list[tuple[int, int]]]:
     """Parts from the table, and the spans (names and thresholds) they cover."""
-    table = get_measures()
-    found = table.find(text)
+    found = get_measures().find(text, lower)
+    if not found:
+        return [], []
     groups = _groups(found, text)
     parts: list[Part] = []
     covered: list[tuple[int, int]] = []
@@ -98,13 +99,14 @@ def code_criterion(text: str) -> CodedCriterion:
     """The coded parts of one criterion (offsets into ``text``) and how far it was understood."""
     if not text.strip() or len(text) > MAX_TEXT:
         return CodedCriterion(text, (), TEXT_ONLY)
-    parts, covered = _measured(text)
-    own = [p for p in (age_part(text), sex_part(text)) if p is not None]
+    lower = text.lower()
+    parts, covered = _measured(text, lower)
+    own = [p for p in (age_part(text, lower), sex_part(text)) if p is not None]
     for p in own:
         covered.append((p.start, p.end))
     parts += own
     parts = [_qualified(p, concepts.qualifiers(text, p.start, p.end)) for p in parts]
-    topics = [_qualified(p, concepts.qualifiers(text, p.start, p.end)) for p in topic_parts(text)]
+    topics = [_qualified(p, concepts.qualifiers(text, p.start, p.end)) for p in topic_parts(text, lower)]
     hard = list(covered)
     for mention in concepts.find_mentions(text):
         span = (mention.start, mention.end)

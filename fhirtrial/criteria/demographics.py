@@ -29,7 +29,7 @@ _AGE_PATTERNS = [
     re.compile(r"(?P<c>" + _COMP_UP + "|" + _COMP_DOWN + r")\s*" + _N.format("a") + r"(?:" + _YEARS + r")?", re.IGNORECASE),
 ]
 _AGE_CONTEXT = re.compile(r"\bage[ds]?\b|\byears?\s+(?:of\s+age|old)\b|\byrs?\s+old\b|\bolder\b|\byounger\b|\badults?\b"
-                          r"|\bchildren\b|\bbirthday\b", re.IGNORECASE)
+                          r"|\bchildren\b|\bbirthday\b")  # searched in the lower-cased text
 _SEX = re.compile(r"^(?:be\s+)?(?:healthy\s+|adult\s+|postmenopausal\s+|premenopausal\s+)?(?P<s>female|male|women|men|woman|man)"
                   r"s?\b(?!\s*(?:or|and|/)\s*(?:fe)?(?:male|men|women|man|woman))"
                   r"(?=\s*(?:(?:patients?|participants?|subjects?|volunteers?)\s+)?(?:$|[,;:(]|aged?\b|between\b|over\b|"
@@ -41,9 +41,9 @@ _TOPICS = [
 ]
 
 
-def age_part(text: str) -> Part | None:
-    """The age range a criterion states (years), when it clearly speaks of age."""
-    if not _AGE_CONTEXT.search(text):
+def age_part(text: str, lower: str | None = None) -> Part | None:
+    """The age range a criterion states (years), when it clearly speaks of age (``lower``: text.lower())."""
+    if not _AGE_CONTEXT.search(text.lower() if lower is None else lower):
         return None
     for i, pattern in enumerate(_AGE_PATTERNS):
         m = pattern.search(text)
@@ -93,9 +93,14 @@ def sex_part(text: str) -> Part | None:
     return Part("sex", sex, (SEX,), offset + m.start("s"), offset + m.end("s"), sex=sex)
 
 
-def topic_parts(text: str) -> list[Part]:
-    """Pregnancy, breastfeeding and contraception: one part each, at its first mention."""
-    out = []
+_ANY_TOPIC = re.compile(r"pregnan|gestation|breast|lactat|nursing|contracept|birth control|barrier method")
+
+
+def topic_parts(text: str, lower: str | None = None) -> list[Part]:
+    """Pregnancy, breastfeeding and contraception: one part each, at its first mention (``lower``: text.lower())."""
+    out: list[Part] = []
+    if _ANY_TOPIC.search(text.lower() if lower is None else lower) is None:
+        return out
     for category, name, pattern in _TOPICS:
         m = pattern.search(text)
         if m is not None:

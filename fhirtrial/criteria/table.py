@@ -43,26 +43,59 @@ class Measure:
     roman: bool  # scores written in Roman numerals (NYHA class III)
 
 
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def tokens(text: str) -> list[tuple[int, int, str]]:
+    """Words and punctuation marks of ``text`` with their offsets."""
+    return [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
+
+
 @dataclass(frozen=True)
 class MeasureTable:
     measures: dict[str, Measure]
-    names: re.Pattern[str]  # synonyms, case-insensitive
-    abbreviations: re.Pattern[str]  # case-sensitive
-    by_name: dict[str, str]  # lower-cased synonym -> id
-    by_abbreviation: dict[str, str]
+    # first token -> [(token tuple, id)], longest first: one dictionary probe per word of a criterion, instead of a
+    # regex alternation of hundreds of synonyms (10x faster on the registry's texts)
+    by_name: dict[str, list[tuple[tuple[str, ...], str]]]  # synonyms, lower-cased (matched ignoring case)
+    by_abbreviation: dict[str, list[tuple[tuple[str, ...], str]]]  # matched as written
 
-    def find(self, text: str) -> list[tuple[int, int, Measure]]:
+    def find(self, text: str, lower_text: str | None = None) -> list[tuple[int, int, Measure]]:
         """Mentions of table entries in ``text``: longest first, non-overlapping, in text order."""
-        found = [(m.start(), m.end(), self.by_name[m.group(0).lower()]) for m in self.names.finditer(text)]
-        found += [(m.start(), m.end(), self.by_abbreviation[m.group(0)]) for m in self.abbreviations.finditer(text)]
-        found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
+        words = _TOKEN.findall(text)
+        lower = _TOKEN.findall(text.lower() if lower_text is None else lower_text)
+        if len(lower) != len(words):  # lower-casing changed the tokens (rare Unicode): one by one
+            lower = [w.lower() for w in words]
+        names, abbreviations = self.by_name, self.by_abbreviation
+        if names.keys().isdisjoint(lower) and abbreviations.keys().isdisjoint(words):
+            return []  # most criteria name no lab or scale: one set probe per word, in C
+        toks = tokens(text)
         out: list[tuple[int, int, Measure]] = []
-        end = -1
-        for start, stop, key in found:
-            if start >= end:
-                out.append((start, stop, self.measures[key]))
-                end = stop
+        i = 0
+        while i < len(toks):
+            best: tuple[int, str] | None = None
+            for index, seq in ((names, lower), (abbreviations, words)):
+                for phrase, key in index.get(seq[i], ()):
+                    n = len(phrase)
+                    if (best is None or n > best[0]) and tuple(seq[i:i + n]) == phrase:
+                        best = (n, key)
+                        break  # longest first
+            if best is None or (i > 0 and toks[i - 1][2] == "-" and toks[i - 1][1] == toks[i][0]):
+                i += 1
+                continue
+            n, key = best
+            out.append((toks[i][0], toks[i + n - 1][1], self.measures[key]))
+            i += n
         return out
+
+
+def _index(phrases: dict[str, str], lower: bool) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    out: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for phrase, key in phrases.items():
+        words = tuple(t[2].lower() if lower else t[2] for t in tokens(phrase))
+        out.setdefault(words[0], []).append((words, key))
+    for entries in out.values():
+        entries.sort(key=lambda e: (-len(e[0]), e[0]))
+    return out
 
 
 def loinc_check_digit(number: str) -> int:
@@ -118,11 +151,6 @@ def _measure(entry: Any, category: str, seen: dict[str, str]) -> tuple[Measure, 
     return measure, names, abbreviations
 
 
-def _alternation(terms: list[str]) -> str:
-    parts = sorted(set(terms), key=lambda t: (-len(t), t))
-    return r"(?<![\w-])(?:" + "|".join(re.escape(t) for t in parts) + r")(?![\w])"
-
-
 def load_measures(path: Path) -> MeasureTable:
     """Read and validate the table; raises CriteriaTableError on the first problem."""
     try:
@@ -145,8 +173,7 @@ def load_measures(path: Path) -> MeasureTable:
                 other = by_abbreviation.setdefault(abbreviation, measure.id)
                 _need(other == measure.id, f"measurements.yaml {measure.id}",
                       f"abbreviation {abbreviation!r} also names {other}")
-    return MeasureTable(measures, re.compile(_alternation(list(by_name)), re.IGNORECASE),
-                        re.compile(_alternation(list(by_abbreviation))), by_name, by_abbreviation)
+    return MeasureTable(measures, _index(by_name, True), _index(by_abbreviation, False))
 
 
 @lru_cache(maxsize=4)
@@ -154,8 +181,15 @@ def _cached(directory: str) -> MeasureTable:
     return load_measures(Path(directory) / "criteria" / "measurements.yaml")
 
 
+_last: tuple[object, MeasureTable] | None = None
+
+
 def get_measures() -> MeasureTable:
-    """The table from ``get_settings().mappings_dir``, compiled once per directory."""
+    """The table from ``get_settings().mappings_dir``, compiled once per directory (and looked up once per Settings)."""
+    global _last
     from ..config import get_settings
 
-    return _cached(str(get_settings().mappings_dir))
+    settings = get_settings()
+    if _last is None or _last[0] is not settings:
+        _last = (settings, _cached(str(settings.mappings_dir)))
+    return _last[1]

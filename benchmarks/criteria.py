@@ -33,16 +33,31 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _criterion(label: dict[str, Any], cache: dict[tuple[str, str], list[str]]) -> str | None:
+def _segments(label: dict[str, Any], cache: dict[tuple[str, str], list[Any]]) -> list[tuple[str, int, int]] | None:
+    """The text the label's anchor names, as (criterion text, start, end) segments to judge: the sub-item ("- ...")
+    holding the anchor when the label is about one sub-item of a list; every criterion under a sub-heading when the
+    anchor is that sub-heading (a lead-in line the splitter keeps as the criteria's group)."""
     key = (label["corpus"], label["nct"])
     if key not in cache:
         path = DATA / label["corpus"] / f"{label['nct']}.json"
         record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
         text = ((record.get("protocolSection") or {}).get("eligibilityModule") or {}).get("eligibilityCriteria") or ""
-        cache[key] = [c.text for c in parse_criteria(text)]
-    anchor = _norm(label["anchor"])
-    found = [t for t in cache[key] if anchor in _norm(t)]
-    return found[0] if len(found) == 1 else None
+        cache[key] = parse_criteria(text)
+    criteria = cache[key]
+    anchor = _norm(label["anchor"]).lstrip("-*• ")
+    found = [c.text for c in criteria if anchor in _norm(c.text)]
+    if len(found) == 1:
+        text = found[0]
+        start = 0
+        for line in text.split("\n"):
+            if start and anchor in _norm(line):
+                return [(text, start, start + len(line))]
+            start += len(line) + 1
+        return [(text, 0, len(text))]
+    if found:
+        return None
+    grouped = [c.text for c in criteria if c.group and anchor.lower() in _norm(c.group).lower()]
+    return [(t, 0, len(t)) for t in grouped] or None
 
 
 def _codes(part: Part) -> set[str]:
@@ -84,23 +99,25 @@ def _matches(part: Part, concept: dict[str, Any]) -> bool:
 
 
 def evaluate(labels: list[dict[str, Any]], show: int) -> None:
-    cache: dict[tuple[str, str], list[str]] = {}
+    cache: dict[tuple[str, str], list[Any]] = {}
     code_tp: Counter[str] = Counter()
     code_fp: Counter[str] = Counter()
     recall_hit: Counter[str] = Counter()
     recall_all: Counter[str] = Counter()
     thr = Counter()
     false_positives: dict[str, list[str]] = defaultdict(list)
+    wrong_thresholds: list[str] = []
     missing = 0
     for label in labels:
-        text = _criterion(label, cache)
-        if text is None:
+        segments = _segments(label, cache)
+        if segments is None:
             missing += 1
             continue
-        parts = code_criterion(text).parts
+        pairs = [(text, p) for text, lo, hi in segments for p in code_criterion(text).parts if lo <= p.start < hi]
+        parts = [p for _, p in pairs]
         concepts = label.get("concepts") or []
         listed = {c for concept in concepts for c in concept.get("codings") or ()}
-        for part in parts:
+        for text, part in pairs:
             codes = _codes(part)
             if codes and part.category not in UNCODED:
                 for code in sorted(codes):
@@ -119,6 +136,12 @@ def evaluate(labels: list[dict[str, Any]], show: int) -> None:
                 thr["emitted"] += 1
                 if any(_matches(part, c) and threshold_right(part, c) for c in concepts):
                     thr["right"] += 1
+                else:
+                    said = [{k: v for k, v in c.items() if k in ("name", "comparator", "value", "low", "high", "unit",
+                                                                  "uln", "lln")} for c in concepts if _matches(part, c)]
+                    wrong_thresholds.append(f"{label['nct']} '{text[part.start:part.end]}': {part.comparator} "
+                                            f"{part.value} [{part.low}, {part.high}] {part.unit} uln={part.uln} "
+                                            f"lln={part.lln}; label: {said}")
         for concept in concepts:
             recall_all[concept["category"]] += 1
             if any(_matches(p, concept) for p in parts):
@@ -127,7 +150,7 @@ def evaluate(labels: list[dict[str, Any]], show: int) -> None:
                 thr["labelled"] += 1
                 if any(_matches(p, concept) and p.has_value and threshold_right(p, concept) for p in parts):
                     thr["found"] += 1
-    print(f"labels: {len(labels)} ({missing} whose anchor names no single criterion after splitting)")
+    print(f"labels: {len(labels)} ({missing} whose anchor names no criterion or sub-heading after splitting)")
     print(f"{'category':15s} {'emitted':>8s} {'precision':>10s} {'labelled':>9s} {'recall':>8s}")
     total_tp = total_fp = 0
     for category in sorted(set(code_tp) | set(code_fp) | set(recall_all)):
@@ -141,6 +164,9 @@ def evaluate(labels: list[dict[str, Any]], show: int) -> None:
     if thr["emitted"]:
         print(f"thresholds: precision {100 * thr['right'] / thr['emitted']:.1f} % of {thr['emitted']} (goal >= 95 %), "
               f"recall {100 * thr['found'] / max(1, thr['labelled']):.1f} % of {thr['labelled']}")
+    print(f"thresholds not as labelled ({len(wrong_thresholds)}):")
+    for item in wrong_thresholds[:show]:
+        print(f"  {item}")
     for category, items in sorted(false_positives.items()):
         print(f"false positives, {category} ({len(items)}):")
         for item in items[:show]:

@@ -18,10 +18,11 @@ from .thresholds import threshold_after
 
 MAX_TEXT = 4000  # longer "criteria" are whole unparsed texts: kept as text only
 # Between two mentions sharing one threshold ("AST (SGOT)/ALT (SGPT) < 3 × ULN", "AST and ALT ≤ 2.5 × ULN").
-_SHARED = re.compile(r"[\s()/,&]*(?:and/or|and|or)?[\s()/,&]*", re.IGNORECASE)
+_SHARED = re.compile(r"[\s()\[\]/,&]*(?:and/or|and|or)?[\s()\[\]/,&]*", re.IGNORECASE)
 _CONDITIONAL = re.compile(r"\bunless\b|\bexcept\b|\bif\b|\bprovided\b|\bwhichever\b|\bin case of\b", re.IGNORECASE)
 _LEFTOVER = re.compile(r"[<>≤≥]|\d")
 _OR = re.compile(r"\bor\b|/", re.IGNORECASE)
+_RATIO = re.compile(r"\s*/\s*(?!(?:\d|ULN|uln|upper|lower|LLN))[A-Za-z]")
 
 
 def _codings(measure: Measure) -> tuple[Coding, ...]:
@@ -51,11 +52,17 @@ def _measured(text: str, lower: str) -> tuple[list[Part], list[tuple[int, int]]]
     groups = _groups(found, text)
     parts: list[Part] = []
     covered: list[tuple[int, int]] = []
+    # A measure keeps its first threshold: a later one in the same criterion is mostly a conditional alternative
+    # ("AST ≤ 2.5 × ULN (≤ 5 × ULN if liver metastases)"), left as text, which makes the criterion partly coded.
+    seen: set[str] = set()
     for gi, group in enumerate(groups):
         limit = groups[gi + 1][0][0] if gi + 1 < len(groups) else len(text)
         end = group[-1][1]
         measure = group[0][2]
-        seen: set[str] = set()
+        if all(m.id in seen for _, _, m in group):
+            continue
+        if _RATIO.match(text, end):
+            continue  # "FEV1/FVC": a ratio of the measure with something else, not the measure
         if measure.category == "performance":
             scale = scale_after(text, end, limit, measure)
             if scale is None:

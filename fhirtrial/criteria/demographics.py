@@ -36,7 +36,7 @@ _SEX = re.compile(r"^(?:be\s+)?(?:healthy\s+|adult\s+|postmenopausal\s+|premenop
                   r"older\b|≥|>|\d))", re.IGNORECASE)
 _TOPICS = [
     ("pregnancy", "pregnancy", re.compile(r"\bpregnan\w*|\bgestation\b", re.IGNORECASE)),
-    ("breastfeeding", "breastfeeding", re.compile(r"\bbreast[- ]?feed\w*|\blactat\w*|\bnursing\b", re.IGNORECASE)),
+    ("breastfeeding", "breastfeeding", re.compile(r"\bbreast[- ]?feed\w*|\blactating\b|\blactation\b|\bnursing\b", re.IGNORECASE)),
     ("contraception", "contraception", re.compile(r"\bcontracept\w*|\bbirth control\b|\bbarrier method\w*", re.IGNORECASE)),
 ]
 

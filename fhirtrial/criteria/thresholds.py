@@ -45,6 +45,9 @@ _AT = re.compile(rf"(?:(?<![A-Za-z])(?P<between>between|from)\s+)?(?:(?:{_COMP})
                  re.IGNORECASE)
 _RANGE_TAIL = re.compile(rf"\s*(?:-|–|—|to|and)\s*(?P<n2>{NUM})", re.IGNORECASE)
 _UNIT_STOP = re.compile(r"[\s,;()\[\]]")
+# "≥ 3 kg and < 40 kg": a lower bound closed by an upper one makes a range.
+_UPPER = re.compile(rf"\s*(?:and|,|but)\s*(?:{_bounded(_PREFIX[1][1])}|{_bounded(_PREFIX[3][1])})\s*(?P<n2>{NUM})",
+                    re.IGNORECASE)
 _BLOCK = re.compile(r";|\.\s|\.$|\n|\bif\b|\bunless\b|\bexcept\b", re.IGNORECASE)
 
 
@@ -157,4 +160,10 @@ def threshold_after(text: str, pos: int, limit: int, measure: Measure) -> Thresh
         unit = _implied(measure, v1)
         if unit is None:
             return None
+    upper = _UPPER.match(text, end) if comp in (">", ">=") else None
+    if upper is not None and upper.end() <= window_end:
+        unit2, end2 = _unit(text, upper.end(), measure)
+        v2 = number(upper.group("n2"), measure, unit2 or unit)
+        if v1 is not None and v2 is not None and v1 < v2 and unit2 in (None, unit):
+            return Threshold(None, None, v1, v2, unit, None, None, m.start(), max(end2, upper.end()))
     return Threshold(comp, v1, None, None, unit, None, None, m.start(), end)

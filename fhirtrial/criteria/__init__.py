@@ -4,8 +4,14 @@ https://hl7.org/fhir/R4/group.html#Group.characteristic
 """
 from __future__ import annotations
 
+from .coder import code_criterion
 from .concepts import Coding, Mention, Qualifiers, Window, concepts_for_display, find_mentions, qualifiers, subsumes, \
     synonyms
+from .definitions import definitions
+from .fhir import characteristic
+from .model import CodedCriterion, Part
+from .split import Criterion, parse_criteria
 
-__all__ = ["Coding", "Mention", "Qualifiers", "Window", "concepts_for_display", "find_mentions", "qualifiers",
+__all__ = ["CodedCriterion", "Coding", "Criterion", "Mention", "Part", "Qualifiers", "Window", "characteristic",
+           "code_criterion", "concepts_for_display", "definitions", "find_mentions", "parse_criteria", "qualifiers",
            "subsumes", "synonyms"]

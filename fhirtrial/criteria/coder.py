@@ -6,6 +6,7 @@ Deterministic and offline: the curated table (mappings/criteria), a UCUM library
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import lru_cache
 
 from . import concepts
@@ -93,8 +94,7 @@ def _qualified(part: Part, q: Qualifiers) -> Part:
     status = "hypothetical" if q.hypothetical else "current" if q.current else "historical" if q.historical else None
     if not (q.negated or status or q.window):
         return part
-    return Part(**{**{f: getattr(part, f) for f in Part.__slots__},  # type: ignore[attr-defined]
-                   "negated": q.negated, "status": status, "window": q.window})
+    return replace(part, negated=q.negated, status=status, window=q.window)
 
 
 def _overlaps(a: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
@@ -122,8 +122,7 @@ def code_criterion(text: str) -> CodedCriterion:
         topic = next((i for i, t in enumerate(topics) if _overlaps(span, [(t.start, t.end)])), None)
         if topic is not None:  # "pregnancy" found by both: keep one part, with the vocabulary's codes too
             t = topics[topic]
-            topics[topic] = Part(**{**{f: getattr(t, f) for f in Part.__slots__},  # type: ignore[attr-defined]
-                                    "codings": t.codings + mention.codings})
+            topics[topic] = replace(t, codings=t.codings + mention.codings)
             continue
         covered.append(span)
         parts.append(_qualified(Part(mention.category, mention.text.lower(), mention.codings, mention.start,
@@ -137,7 +136,7 @@ def code_criterion(text: str) -> CodedCriterion:
     joined = [parts[0]]
     for prev, part in zip(parts, parts[1:]):
         op = "or" if _OR.search(text, prev.end, part.start) else "and"
-        joined.append(Part(**{**{f: getattr(part, f) for f in Part.__slots__}, "operator": op}))  # type: ignore
+        joined.append(replace(part, operator=op))
     leftover = any(not _overlaps((m.start(), m.end()), covered) for m in _LEFTOVER.finditer(text))
     complete = all(p.complete for p in joined) and not leftover and not _CONDITIONAL.search(text)
     return CodedCriterion(text, tuple(joined), FULL if complete else PARTIAL)

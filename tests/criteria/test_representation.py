@@ -110,3 +110,19 @@ def test_coded_groups_and_definitions_pass_both_node_validators() -> None:
     verdicts = validate_with_node(resources)
     assert [(r["resourceType"], r["id"], v.medplum, v.fhir) for r, v in zip(resources, verdicts) if not v.ok] == []
     assert {r["resourceType"] for r in resources} == {"Group", "StructureDefinition", "CodeSystem", "ValueSet"}
+
+
+def test_byte_identical_across_processes_and_hash_seeds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    text = "Inclusion Criteria:\n\n" + "\n".join(f"* {s}" for s in SENTENCES) + "\n\nExclusion Criteria:\n\n* Pregnancy"
+    path = tmp_path / "record.json"
+    path.write_bytes(orjson.dumps(record(text)))
+    outputs = []
+    for seed in ("1", "2"):
+        proc = subprocess.run([sys.executable, "-m", "fhirtrial.cli.main", "map", str(path)], capture_output=True,
+                              timeout=120, check=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        outputs.append(proc.stdout)
+    assert outputs[0] == outputs[1] and b"criterion-part" in outputs[0]

@@ -26,12 +26,14 @@ class DefinitionError(ValueError):
 
 
 def _generators() -> list[tuple[str, Generator]]:
+    from ..criteria.definitions import definitions as criteria_definitions
     from .codesystems import code_systems
     from .extensions import extension_definitions
     from .search_parameters import search_parameters
 
     return [("mappings/ (code systems)", code_systems), ("mappings/extensions.yaml", extension_definitions),
-            ("search/definitions/trial-search-parameters.json", search_parameters)]
+            ("search/definitions/trial-search-parameters.json", search_parameters),
+            ("criteria/definitions/", criteria_definitions)]
 
 
 def _from_file(path: Path) -> list[dict[str, Any]]:

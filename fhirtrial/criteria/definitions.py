@@ -1,4 +1,4 @@
-"""Conformance resources of the criteria coder (extensions, CodeSystems, ValueSet) as shipped definition files.
+"""Conformance resources of the criteria coder (extensions and CodeSystems) as shipped definition files.
 
 https://hl7.org/fhir/R4/structuredefinition.html ; served read-only by the conformance registry.
 """

@@ -126,3 +126,13 @@ def test_capability_statement_lists_the_new_parameters(base: str) -> None:
                         ("Group", "value-quantity")):
         assert name in by_type[rtype], (rtype, name)
         assert by_type[rtype][name]["definition"].startswith("https://fhirtrial.org/fhir/SearchParameter/")
+
+
+def test_criteria_definitions_are_served(base: str) -> None:
+    part = httpx.get(f"{base}/StructureDefinition/criterion-part", timeout=30)
+    assert part.status_code == 200 and part.json()["url"] == PART
+    slices = {e.get("sliceName") for e in part.json()["differential"]["element"]}
+    assert {"category", "concept", "value", "uln-multiple", "negated", "window", "start", "end"} <= slices
+    concepts = httpx.get(f"{base}/CodeSystem/criteria-concept", timeout=30).json()
+    assert {c["code"] for c in concepts["concept"]} >= {"pregnancy", "breastfeeding", "contraception",
+                                                        "lansky-performance-status"}

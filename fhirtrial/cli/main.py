@@ -1,4 +1,4 @@
-"""The ``fhirtrial`` command: serve, map, import, export, synth, reindex (https://typer.tiangolo.com/)."""
+"""The ``fhirtrial`` command: serve, map, import, export, synth, criteria, reindex (https://typer.tiangolo.com/)."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from ..config import SettingsError, get_settings
+from .criteria import criteria_command
 from .export import export_command
 from .import_ import import_command
 from .map import map_file
@@ -47,6 +48,8 @@ app.command("export", help="Export one study as a Bundle (--study) or everything
     export_command)
 app.command("synth", help="Write N synthetic ClinicalTrials.gov API v2 records (NDJSON or bulk-download zip).")(
     synth_command)
+app.command("criteria", help="Count the criteria of a corpus fully / partly / not coded, by category.")(
+    criteria_command)
 app.command("reindex", help="Rebuild every search index row from the stored resources.")(reindex_command)
 
 if __name__ == "__main__":

@@ -26,20 +26,14 @@ class DefinitionError(ValueError):
 
 
 def _generators() -> list[tuple[str, Generator]]:
+    from ..criteria.definitions import definitions as criteria_definitions
     from .codesystems import code_systems
     from .extensions import extension_definitions
     from .search_parameters import search_parameters
 
     return [("mappings/ (code systems)", code_systems), ("mappings/extensions.yaml", extension_definitions),
             ("search/definitions/trial-search-parameters.json", search_parameters),
-            ("criteria/definitions", _criteria_definitions)]
-
-
-def _criteria_definitions() -> list[dict[str, Any]]:
-    """The criteria package's definition files (its criteria-concept CodeSystem...)."""
-    from ..criteria.vocabulary import OWN_CODESYSTEM
-
-    return [r for p in sorted(OWN_CODESYSTEM.parent.glob("*.json")) for r in _from_file(p)]
+            ("criteria/definitions/", criteria_definitions)]
 
 
 def _from_file(path: Path) -> list[dict[str, Any]]:

@@ -5,7 +5,9 @@ from typing import Any
 
 from .ages import age_quantity
 from .codes import concept
-from .criteria import parse_criteria
+from ..criteria.coder import code_criterion
+from ..criteria.fhir import characteristic
+from ..criteria.split import parse_criteria
 from .extensions import table_extensions
 from .record import Record
 
@@ -49,18 +51,16 @@ def _sex(rec: Record, module: dict[str, Any]) -> dict[str, Any] | None:
 def _criteria(rec: Record, text: str) -> list[dict[str, Any]]:
     out = []
     unparsed_url, group_url = rec.tables.ext("criterion-unparsed"), rec.tables.ext("criterion-group")
+    unparsed = False
     for crit in parse_criteria(text):
-        ch: dict[str, Any] = {}
         exts = []
         if not crit.parsed:
+            unparsed = True
             exts.append({"url": unparsed_url, "valueBoolean": True})
         if crit.group is not None:
             exts.append({"url": group_url, "valueString": crit.group})
-        if exts:
-            ch["extension"] = exts
-        ch.update({"code": {"text": crit.text}, "valueBoolean": True, "exclude": crit.exclude})
-        out.append(ch)
-    if any(c.get("extension", [{}])[0].get("url") == unparsed_url for c in out):
+        out.append(characteristic(code_criterion(crit.text), crit.exclude, exts))
+    if unparsed:
         rec.warn(f"{ELIG}.eligibilityCriteria", "no inclusion/exclusion headings: kept as one unparsed criterion")
     return out
 

@@ -44,6 +44,8 @@ def add_token(out: ResourceIndex, param: str, value: Any) -> None:
             if value.get("text"):
                 tokens.append(TokenEntry(param, None, None, _text(value["text"])))
         elif "value" in value:
+            if type(value["value"]) is not str:
+                return  # a Quantity (numeric value) is no token; Identifier and ContactPoint values are strings
             system = value.get("system")
             if system in CONTACT_SYSTEMS:  # ContactPoint: system is a code, not a URI
                 tokens.append(TokenEntry(param, system, str(value["value"])))
@@ -137,6 +139,12 @@ def add_quantity(out: ResourceIndex, param: str, value: Any) -> None:
             v, low, high = number_range(raw)
         except NumberFormatError:
             return
+        # A stored comparator makes the value an interval ("ANC >= 1500" is [1500, inf)), compared as a Range is.
+        comparator = value.get("comparator")
+        if comparator in (">", ">="):
+            v, low, high = float(raw), float(raw), math.inf
+        elif comparator in ("<", "<="):
+            v, low, high = float(raw), -math.inf, float(raw)
         out.quantities.append(QuantityEntry(param, v, low, high, value.get("system"), value.get("code"),
                                             value.get("unit")))
 

@@ -181,7 +181,7 @@ def test_eligibility(real_record: dict[str, Any]) -> None:
     std = [c["valueCodeableConcept"]["coding"][0]["code"] for c in chars
            if c["code"].get("coding", [{}])[0].get("code") == "std-age"]
     assert std == module.get("stdAges", [])
-    criteria = [c for c in chars if "coding" not in c["code"]]
+    criteria = [c for c in chars if any(e["url"].endswith("/criterion-coding") for e in c.get("extension", []))]
     inclusion, exclusion = count_criteria(module["eligibilityCriteria"])
     assert sum(not c["exclude"] for c in criteria) == inclusion
     assert sum(c["exclude"] for c in criteria) == exclusion

@@ -28,7 +28,8 @@ def test_seed_facts_from_the_registry_page() -> None:
     assert group["quantity"] == 9
     age = group["characteristic"][0]["valueRange"]
     assert (age["low"]["value"], age["high"]["value"], age["low"]["code"]) == (18, 65, "a")
-    criteria = [c for c in group["characteristic"] if "coding" not in c["code"]]
+    criteria = [c for c in group["characteristic"]
+                if any(e["url"].endswith("/criterion-coding") for e in c.get("extension", []))]
     assert sum(not c["exclude"] for c in criteria) == 3
     assert sum(c["exclude"] for c in criteria) == 9
     assert plan["action"][0]["title"] == "Intravenous bone marrow mesenchymal stem cells infusion"

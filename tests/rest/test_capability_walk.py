@@ -234,7 +234,9 @@ def _entry_value(ptype: str, e: Any, range_contains: bool = False) -> str | None
             return str(low if low is not None else (high if high is not None else 30))
         return f"ge{e.value:g}" if e.low < e.value < e.high else f"ap{e.value:g}"
     if ptype == "quantity":
-        return f"ge{e.value:g}" + (f"|{_esc(e.system)}|{_esc(e.code)}" if e.system and e.code else "")
+        # a Range or a Quantity with a comparator ("<126 mg/dL" is the interval up to 126) is matched as an interval
+        prefix = "ge" if e.low < e.value < e.high else "ap"
+        return f"{prefix}{e.value:g}" + (f"|{_esc(e.system)}|{_esc(e.code)}" if e.system and e.code else "")
     if ptype == "reference":
         if e.target_id:
             return f"{e.target_type}/{e.target_id}" if e.target_type else e.target_id

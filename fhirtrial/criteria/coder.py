@@ -1,0 +1,142 @@
+"""One criterion sentence coded: measurements, performance status, age, sex, pregnancy and vocabulary concepts.
+
+Deterministic and offline: the curated table (fhirtrial/mappings/criteria), a UCUM library and the concepts contract
+(fhirtrial/criteria/concepts.py: vocabulary mentions and their ConText qualifiers). https://hl7.org/fhir/R4/group.html
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from functools import lru_cache
+
+from . import concepts
+from .concepts import LOINC, Coding, Qualifiers
+from .demographics import age_part, sex_part, topic_parts
+from .model import CONCEPT_SYSTEM, FULL, PARTIAL, TEXT_ONLY, CodedCriterion, Part
+from .performance import scale_after
+from .table import Measure, get_measures
+from .thresholds import threshold_after
+
+MAX_TEXT = 4000  # longer "criteria" are whole unparsed texts: kept as text only
+# Between two mentions sharing one threshold ("AST (SGOT)/ALT (SGPT) < 3 × ULN", "AST and ALT ≤ 2.5 × ULN").
+_SHARED = re.compile(r"[\s()\[\]/,&]*(?:and/or|and|or)?[\s()\[\]/,&]*", re.IGNORECASE)
+_CONDITIONAL = re.compile(r"\bunless\b|\bexcept\b|\bif\b|\bprovided\b|\bwhichever\b|\bin case of\b", re.IGNORECASE)
+_LEFTOVER = re.compile(r"[<>≤≥]|\d")
+_OR = re.compile(r"\bor\b|/", re.IGNORECASE)
+_RATIO = re.compile(r"\s*/\s*(?!(?:\d|ULN|uln|upper|lower|LLN))[A-Za-z]")
+
+
+def _codings(measure: Measure) -> tuple[Coding, ...]:
+    if measure.loinc:
+        return tuple(Coding(LOINC, code, measure.name) for code in measure.loinc)
+    return (Coding(CONCEPT_SYSTEM, measure.own or measure.id, measure.name),)
+
+
+def _groups(found: list[tuple[int, int, Measure]], text: str) -> list[list[tuple[int, int, Measure]]]:
+    groups: list[list[tuple[int, int, Measure]]] = []
+    for item in found:
+        if groups:
+            last = groups[-1][-1]
+            gap = _SHARED.fullmatch(text, last[1], item[0])
+            if gap is not None and last[2].category == item[2].category:
+                groups[-1].append(item)
+                continue
+        groups.append([item])
+    return groups
+
+
+def _measured(text: str, lower: str) -> tuple[list[Part], list[tuple[int, int]]]:
+    """Parts from the table, and the spans (names and thresholds) they cover."""
+    found = get_measures().find(text, lower)
+    if not found:
+        return [], []
+    groups = _groups(found, text)
+    parts: list[Part] = []
+    covered: list[tuple[int, int]] = []
+    # A measure keeps its first threshold: a later one in the same criterion is mostly a conditional alternative
+    # ("AST ≤ 2.5 × ULN (≤ 5 × ULN if liver metastases)"), left as text, which makes the criterion partly coded.
+    seen: set[str] = set()
+    for gi, group in enumerate(groups):
+        limit = groups[gi + 1][0][0] if gi + 1 < len(groups) else len(text)
+        end = group[-1][1]
+        measure = group[0][2]
+        if all(m.id in seen for _, _, m in group):
+            continue
+        if _RATIO.match(text, end):
+            continue  # "FEV1/FVC": a ratio of the measure with something else, not the measure
+        if measure.category == "performance":
+            scale = scale_after(text, end, limit, measure)
+            if scale is None:
+                continue
+            low, high, v_start, v_end = scale
+            covered.append((v_start, v_end))
+            for start, stop, m in group:
+                if m.id not in seen:
+                    seen.add(m.id)
+                    parts.append(Part("performance", m.name, _codings(m), start, stop, low=low, high=high))
+                covered.append((start, stop))
+            continue
+        for start, stop, m in group:
+            if m.id in seen:
+                covered.append((start, stop))
+                continue
+            t = threshold_after(text, end, limit, m)
+            if t is None:
+                continue  # a lab named without a threshold states nothing computable: left as text
+            seen.add(m.id)
+            covered += [(start, stop), (t.start, t.end)]
+            parts.append(Part("measurement", m.name, _codings(m), start, stop, comparator=t.comparator, value=t.value,
+                              low=t.low, high=t.high, unit=t.unit, uln=t.uln, lln=t.lln))
+    return parts, covered
+
+
+def _qualified(part: Part, q: Qualifiers) -> Part:
+    status = "hypothetical" if q.hypothetical else "current" if q.current else "historical" if q.historical else None
+    if not (q.negated or status or q.window):
+        return part
+    return replace(part, negated=q.negated, status=status, window=q.window)
+
+
+def _overlaps(a: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(a[0] < e and s < a[1] for s, e in spans)
+
+
+@lru_cache(maxsize=20000)
+def code_criterion(text: str) -> CodedCriterion:
+    """The coded parts of one criterion (offsets into ``text``) and how far it was understood."""
+    if not text.strip() or len(text) > MAX_TEXT:
+        return CodedCriterion(text, (), TEXT_ONLY)
+    lower = text.lower()
+    parts, covered = _measured(text, lower)
+    own = [p for p in (age_part(text, lower), sex_part(text)) if p is not None]
+    for p in own:
+        covered.append((p.start, p.end))
+    parts += own
+    parts = [_qualified(p, concepts.qualifiers(text, p.start, p.end)) for p in parts]
+    topics = [_qualified(p, concepts.qualifiers(text, p.start, p.end)) for p in topic_parts(text, lower)]
+    hard = list(covered)
+    for mention in concepts.find_mentions(text):
+        span = (mention.start, mention.end)
+        if _overlaps(span, hard):
+            continue  # the table's reading of a measurement or an age wins over a vocabulary match
+        topic = next((i for i, t in enumerate(topics) if _overlaps(span, [(t.start, t.end)])), None)
+        if topic is not None:  # "pregnancy" found by both: keep one part, with the vocabulary's codes too
+            t = topics[topic]
+            topics[topic] = replace(t, codings=t.codings + mention.codings)
+            continue
+        covered.append(span)
+        parts.append(_qualified(Part(mention.category, mention.text.lower(), mention.codings, mention.start,
+                                     mention.end), mention.qualifiers))
+    for t in topics:
+        covered.append((t.start, t.end))
+    parts += topics
+    if not parts:
+        return CodedCriterion(text, (), TEXT_ONLY)
+    parts.sort(key=lambda p: (p.start, p.end))
+    joined = [parts[0]]
+    for prev, part in zip(parts, parts[1:]):
+        op = "or" if _OR.search(text, prev.end, part.start) else "and"
+        joined.append(replace(part, operator=op))
+    leftover = any(not _overlaps((m.start(), m.end()), covered) for m in _LEFTOVER.finditer(text))
+    complete = all(p.complete for p in joined) and not leftover and not _CONDITIONAL.search(text)
+    return CodedCriterion(text, tuple(joined), FULL if complete else PARTIAL)

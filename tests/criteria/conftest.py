@@ -1,0 +1,9 @@
+"""Fixtures for the criteria tests: tests.support importable (the Node validators, the server process)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))

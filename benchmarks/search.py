@@ -53,7 +53,7 @@ def build_sqlite(size: int, workdir: Path) -> str:
 
 
 _COPY_TABLES = ("resource", "idx_token", "idx_string", "idx_date", "idx_number", "idx_quantity", "idx_reference",
-                "idx_uri", "idx_position", "idx_composite")
+                "idx_uri", "idx_position", "idx_composite", "idx_site")
 
 
 def copy_to_postgres(sqlite_url: str, pg_url: str) -> None:

@@ -111,7 +111,8 @@ class Parser:
         param = self.registry.get(rtype, code)
         if param is None or (param.expression is None and code not in FULLTEXT):
             raise UnknownParameter(f"{rtype} has no search parameter {code!r}")
-        ftype = "fulltext" if code in FULLTEXT else param.type
+        # "site": a token and the near position of the referenced resource (registry.is_site_composite)
+        ftype = "fulltext" if code in FULLTEXT else "site" if self.registry.is_site_composite(param) else param.type
         mod = modifier or None
         self._check_modifier(param, mod, name)
         raw = split_escaped(value, ",") if param.multiple_or or mod == "missing" else [value]

@@ -10,6 +10,7 @@ from typing import Iterable
 from fhirtrial.errors import InvalidRequest
 from fhirtrial.resources import RESOURCE_TYPE_SET
 from fhirtrial.search import results, values as v
+from fhirtrial.search.distance import SORT_KEY as NEAR_SORT, near_source
 from fhirtrial.search.escape import split_escaped
 from fhirtrial.search.registry import Registry, SearchParam, default_registry
 from fhirtrial.search.request import ChainLink, CompositeValue, Filter, Ignored, MissingValue, SearchRequest, Value
@@ -88,6 +89,9 @@ class Parser:
                         raise InvalidRequest(f"Unknown or unsupported search parameter {name!r}: {exc}",
                                              expression=name) from None
                     ignored.append(Ignored(name, value, str(exc)))
+        if any(k.param == NEAR_SORT for k in fields.get("sort", ())) and near_source(filters) is None:  # type: ignore[attr-defined]
+            raise InvalidRequest("_sort=near needs a near search with one position: near (Location), a chain "
+                                 "ending in it (site.near) or site-status-near", expression="_sort")
         return SearchRequest(resource_type, tuple(filters), includes=tuple(includes), types=types,
                              ignored=tuple(ignored), passthrough=tuple(passthrough), **fields)  # type: ignore[arg-type]
 
@@ -180,7 +184,9 @@ class Parser:
                 raise ValueError("expected true or false")
             return MissingValue(text == "true")
         ptype = param.type
-        if param.code in FULLTEXT or modifier in ("text", "exact", "contains") or ptype == "string":
+        if param.code in FULLTEXT:
+            return v.parse_text_query(text)
+        if modifier in ("text", "exact", "contains") or ptype == "string":
             return v.parse_text(text)
         if modifier in ("in", "not-in", "below", "above") and ptype in ("token", "uri", "reference"):
             return v.parse_uri(text)

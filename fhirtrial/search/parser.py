@@ -9,11 +9,12 @@ from typing import Iterable
 
 from fhirtrial.errors import InvalidRequest
 from fhirtrial.resources import RESOURCE_TYPE_SET
-from fhirtrial.search import results, values as v
+from fhirtrial.search import results, synonyms, values as v
 from fhirtrial.search.distance import SORT_KEY as NEAR_SORT, near_source
 from fhirtrial.search.escape import split_escaped
 from fhirtrial.search.registry import Registry, SearchParam, default_registry
-from fhirtrial.search.request import ChainLink, CompositeValue, Filter, Ignored, MissingValue, SearchRequest, Value
+from fhirtrial.search.request import (ChainLink, CompositeValue, Filter, Ignored, MissingValue, SearchRequest,
+                                      TextValue, Value)
 
 RESULT_PARAMS = frozenset({"_sort", "_count", "_total", "_summary", "_elements", "_include", "_revinclude", "_type"})
 # Owned by the REST layer; handed back untouched.
@@ -125,6 +126,8 @@ class Parser:
         except ValueError as exc:
             raise InvalidRequest(f"Invalid value {value!r} for search parameter {name!r}: {exc}",
                                  expression=name) from None
+        if mod == "text" and all(isinstance(x, TextValue) for x in parsed):
+            parsed = synonyms.expand(rtype, code, parsed)  # type: ignore[arg-type]
         return Filter(name, rtype, code, ftype, mod, parsed, tuple(raw), tuple(chain), param.range_contains)
 
     def _chain(self, rtype: str, name: str) -> tuple[list[ChainLink], str, str]:

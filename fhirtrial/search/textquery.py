@@ -83,7 +83,7 @@ def _tokens(text: str) -> list[tuple[str, object]]:
 
 class _Parser:
     def __init__(self, tokens: list[tuple[str, object]]) -> None:
-        self.tokens, self.i = tokens, 0
+        self.tokens, self.i, self.depth = tokens, 0, 0
 
     def peek(self) -> str | None:
         return self.tokens[self.i][0] if self.i < len(self.tokens) else None
@@ -120,6 +120,15 @@ class _Parser:
         return _join(And, [x for x in items if x is not None])
 
     def unary(self) -> Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:  # before Python's own recursion limit: a 400, not a 500
+                raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+            return self._unary()
+        finally:
+            self.depth -= 1
+
+    def _unary(self) -> Node | None:
         kind, value = self.take()
         if kind in ("not", "neg"):
             if self.peek() in (None, "or", "and", ")"):

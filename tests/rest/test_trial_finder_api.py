@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from fhirtrial.rest.operations.facets import facets_definition
+
 from ..conftest import PG_ENV
 from ..support.server import ServerProcess
 from ..support.validators import node_available, validate_with_node
@@ -189,6 +191,8 @@ def test_bundles_and_facets_pass_both_validators(server: str) -> None:
               get(server, "ResearchStudy/$facets", ""),
               get(server, "ResearchStudy/$facets", "recruitment=RECRUITING")]
     assert all(b.get("entry") or b["resourceType"] == "Parameters" for b in bodies)
+    bodies += [facets_definition(), *(get(server, f"SearchParameter/ResearchStudy-{code}", "")
+                                      for code in ("site-status", "site-status-near", "age-group"))]
     for body, verdict in zip(bodies, validate_with_node(bodies)):
         assert verdict.ok, (body.get("resourceType"), verdict)
 

@@ -345,6 +345,11 @@ def test_facets_by_post_form_and_parameters(server: str) -> None:
                       (b"x", "text/plain")):
         r = httpx.post(f"{server}/ResearchStudy/$facets", content=bad, headers={"Content-Type": kind}, timeout=30)
         assert r.status_code in (400, 415) and r.json()["resourceType"] == "OperationOutcome"
+    lenient = get(server, "ResearchStudy/$facets", f"{NCT}&nonsense=1")
+    assert facets_of(lenient) == facets_of(get(server, "ResearchStudy/$facets", NCT))
+    assert [p["valueString"] for p in lenient["parameter"] if p["name"] == "ignored"][0].startswith("nonsense")
+    strict = httpx.get(f"{server}/ResearchStudy/$facets?nonsense=1", headers={"Prefer": "handling=strict"})
+    assert strict.status_code == 400 and strict.json()["resourceType"] == "OperationOutcome"
     r = httpx.get(f"{server}/ResearchStudy/$facets?phase=ge3", timeout=30)
     assert r.status_code == 200  # an unknown code counts nothing, it is no error
     assert httpx.get(f"{server}/ResearchStudy/$facets?date=notadate", timeout=30).status_code == 400

@@ -119,9 +119,7 @@ async def _facets(request: Request, extra: list[tuple[str, str]]) -> Response:
     parsed = dataclasses.replace(parsed, count=0, includes=())
     total, counts = await blocking(repo_of(request).facets, parsed)
     body = parameters(total, counts)
-    if parsed.ignored:
-        body["parameter"].append({"name": "ignored", "valueString": ", ".join(
-            f"{i.name} ({i.reason})" for i in parsed.ignored)})
+    body["parameter"] += [{"name": "ignored", "valueString": f"{i.name}: {i.reason}"} for i in parsed.ignored]
     return fhir_response(body, fmt=fmt)
 
 

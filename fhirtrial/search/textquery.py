@@ -201,6 +201,30 @@ def fts5_query(node: Node) -> str:
     return out
 
 
+def matches_text(node: Node, text: str) -> bool:
+    """The query on a text held in memory (no stemming): words compared casefolded and accent-free, a phrase
+    as consecutive words."""
+    from fhirtrial.search.normalize import normalize
+
+    words = _WORD.findall(normalize(text))
+    present = set(words)
+
+    def check(n: Node) -> bool:
+        if isinstance(n, Words):
+            wanted = [normalize(w) for w in n.words]
+            if len(wanted) == 1:
+                return wanted[0] in present
+            size = len(wanted)
+            return any(words[i:i + size] == wanted for i in range(len(words) - size + 1))
+        if isinstance(n, Not):
+            return not check(n.item)
+        if isinstance(n, Or):
+            return any(check(x) for x in n.items)
+        return all(check(x) for x in n.items)
+
+    return check(node)
+
+
 def words_of(node: Node) -> list[str]:
     """Every word of the positive terms, for highlighting and tests."""
     if isinstance(node, Words):
@@ -210,5 +234,5 @@ def words_of(node: Node) -> list[str]:
     return [w for x in node.items for w in words_of(x)]
 
 
-__all__ = ["And", "MAX_DEPTH", "MAX_TERMS", "Node", "Not", "Or", "Words", "fts5_query", "parse_text_query",
-           "words_of"]
+__all__ = ["And", "MAX_DEPTH", "MAX_TERMS", "Node", "Not", "Or", "Words", "fts5_query", "matches_text",
+           "parse_text_query", "words_of"]

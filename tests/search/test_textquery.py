@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from fhirtrial.search.textquery import And, Not, Or, Words, fts5_query, parse_text_query
+from fhirtrial.search.textquery import And, Not, Or, Words, fts5_query, matches_text, parse_text_query
 
 
 @pytest.mark.parametrize(("text", "tree"), [
@@ -36,3 +36,11 @@ def test_fts5_form_quotes_every_word() -> None:
 def test_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_text_query(text)
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("bone", True), ("Bone PAIN", True), ('"bone pain"', True), ('"pain bone"', False), ("bone -pain", False),
+    ("(liver OR bone) and metastases", True), ("liver OR lung", False), ("métastases", True), ("bones", False),
+])
+def test_in_memory_matching(query: str, expected: bool) -> None:
+    assert matches_text(parse_text_query(query), "Metastases: bone pain, in the spine") is expected

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,6 +18,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...conformance import default_definitions
 from ...errors import InvalidRequest, UnsupportedMediaType
 from ...mapping.tables import get_tables
 from ...search.facets import FACETS, Bucket, Facet, bucket_search
@@ -32,7 +31,6 @@ from ..routes.common import blocking
 
 router = APIRouter()
 STUDY = "ResearchStudy"
-DEFINITION_FILE = Path(__file__).with_name("OperationDefinition-ResearchStudy-facets.json")
 # Parameters that choose what a search returns, not which studies match: meaningless for counts, so ignored.
 _RESULT_ONLY = frozenset({"_sort", "_count", "_include", "_revinclude", "_summary", "_elements", "_total",
                           "_format", "_pretty", "_cursor"})
@@ -40,10 +38,11 @@ _OTHER_DISPLAYS = {GENDER_SYSTEM: {"female": "Female", "male": "Male"},
                    None: {"true": "Accepts healthy volunteers", "false": "No healthy volunteers"}}
 
 
-@lru_cache(maxsize=1)
 def facets_definition() -> dict[str, Any]:
-    """The OperationDefinition of $facets (served by the conformance registry where there is one)."""
-    return json.loads(DEFINITION_FILE.read_text(encoding="utf-8"))
+    """The OperationDefinition of $facets, as the conformance registry serves it."""
+    found = default_definitions().read("OperationDefinition", "ResearchStudy-facets")
+    assert found is not None, "fhirtrial/conformance/definitions/OperationDefinition-ResearchStudy-facets.json"
+    return found
 
 
 def _displays() -> dict[str | None, dict[str, str]]:

@@ -25,9 +25,9 @@ def located_ids(ctx: Context, v: NearValue) -> Any:
                                           near_condition(ctx, p, v))
 
 
-def site_condition(ctx: Context, v: CompositeValue, cols: Any = None) -> sa.ColumnElement[bool]:
-    """An idx_site row (``cols``) whose status matches and whose Location is within the distance."""
-    c = cols if cols is not None else idx_site.c
+def site_condition(ctx: Context, v: CompositeValue) -> sa.ColumnElement[bool]:
+    """An idx_site row whose status matches and whose Location is within the distance."""
+    c = idx_site.c
     if len(v.components) != 2 or not isinstance(v.components[0], TokenValue) \
             or not isinstance(v.components[1], NearValue):
         return sa.false()

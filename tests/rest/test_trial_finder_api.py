@@ -121,14 +121,21 @@ def matches(bundle: dict[str, Any]) -> list[tuple[str, float | None]]:
     return out
 
 
-def walk(base: str, path: str, query: str) -> list[tuple[str, float | None]]:
-    """Every page, following the next links."""
-    out, url = [], f"{base}/{path}?{query}"
+def pages(base: str, path: str, query: str) -> Iterator[dict[str, Any]]:
+    """Every page, following the next links (a page seen twice fails rather than loops)."""
+    url: str | None = f"{base}/{path}?{query}"
+    seen: set[str] = set()
     while url:
         bundle = httpx.get(url, timeout=60).json()
-        out += matches(bundle)
+        ids = ",".join(e["resource"]["id"] for e in bundle.get("entry", []))
+        assert ids not in seen, f"page {ids} again: paging does not advance"
+        seen.add(ids)
+        yield bundle
         url = next((link["url"] for link in bundle.get("link", []) if link["relation"] == "next"), None)
-    return out
+
+
+def walk(base: str, path: str, query: str) -> list[tuple[str, float | None]]:
+    return [m for bundle in pages(base, path, query) for m in matches(bundle)]
 
 
 def near(distance: float) -> str:
@@ -228,14 +235,11 @@ def test_content_without_a_positive_word_is_a_clear_400(server: str, query: str)
 
 def test_relevance_order_and_scores(server: str) -> None:
     """_sort=_score: the study that says "bone" most comes first; every match carries a score in [0, 1)."""
-    pages = []
-    url: str | None = f"{server}/ResearchStudy?_content=bone&_sort=_score&_count=1&{HAND}"
-    while url:
-        bundle = httpx.get(url, timeout=30).json()
-        pages += [(e["resource"]["id"], e["search"]["score"]) for e in bundle.get("entry", [])]
-        url = next((link["url"] for link in bundle.get("link", []) if link["relation"] == "next"), None)
-    assert [i for i, _ in pages] == ["w-s1", "w-s4"]
-    assert 1 > pages[0][1] > pages[1][1] > 0
+    found = [(e["resource"]["id"], e["search"]["score"])
+             for bundle in pages(server, "ResearchStudy", f"_content=bone&_sort=_score&_count=1&{HAND}")
+             for e in bundle.get("entry", [])]
+    assert [i for i, _ in found] == ["w-s1", "w-s4"]
+    assert 1 > found[0][1] > found[1][1] > 0
 
 
 # -- facets ----------------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Facet counts (``$facets``, fhirtrial/search/facets.py) straight from the token index: one GROUP BY per facet
-over the parameter's rows, restricted to the search's matches (all studies when it has no filter)."""
+"""Facet counts (``$facets``, fhirtrial/search/facets.py) straight from the token index: one statement, a GROUP BY
+per facet over the parameter's rows (UNION ALL), restricted to the search's matches, found once (a materialised
+CTE), or over every study when the search has no filter."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,22 +8,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from ...search.facets import FACETS, Bucket, Facet
-from ...search.request import SearchRequest
 from ..schema import STRING_PREFIX, idx_string, idx_token
-from .context import Context
 
 
-def _buckets(conn: sa.Connection, facet: Facet, resource_type: str, ids: Any) -> list[Bucket]:
-    t = idx_token.c
-    value = t.text if facet.by_text else t.code
-    conds = [t.resource_type == resource_type, t.param == facet.param, value.is_not(None)]
-    conds.append(t.code.is_(None) if facet.by_text else
-                 t.system.is_(None) if facet.system is None else t.system == facet.system)
+def _grouped(facet: Facet, resource_type: str, ids: Any) -> Any:
+    t = idx_token.alias()
+    value = t.c.text if facet.by_text else t.c.code
+    conds = [t.c.resource_type == resource_type, t.c.param == facet.param, value.is_not(None),
+             t.c.code.is_(None) if facet.by_text else
+             t.c.system.is_(None) if facet.system is None else t.c.system == facet.system]
     if ids is not None:
-        conds.append(t.resource_id.in_(ids))
-    count = sa.func.count(sa.distinct(t.resource_id))
-    rows = conn.execute(sa.select(value, count).where(*conds).group_by(value)).all()
-    return [Bucket(v, int(n)) for v, n in rows]
+        conds.append(t.c.resource_id.in_(sa.select(ids.c.id)))
+    return sa.select(sa.literal(facet.name).label("facet"), value.label("value"),
+                     sa.func.count(sa.distinct(t.c.resource_id)).label("n")).where(*conds).group_by(value)
 
 
 def _country_spellings(conn: sa.Connection, texts: list[str]) -> dict[str, str]:
@@ -38,15 +36,26 @@ def _country_spellings(conn: sa.Connection, texts: list[str]) -> dict[str, str]:
     return {n: e for n, e in rows}
 
 
-def facet_counts(conn: sa.Connection, ctx: Context, request: SearchRequest,
-                 ids: Any) -> dict[str, list[Bucket]]:
-    """Facet name -> buckets (largest first); ``ids`` a SELECT of the matching ids, or None for every study."""
-    assert request.resource_type is not None
-    out: dict[str, list[Bucket]] = {}
+def facet_counts(conn: sa.Connection, resource_type: str, matches: Any,
+                 total: Any) -> tuple[int, dict[str, list[Bucket]]]:
+    """(number of matches, facet name -> buckets, largest first). ``matches`` selects the matching ids (one
+    column ``id``), or is None for every resource of the type; ``total`` counts them."""
+    ids = matches.cte("m").prefix_with("MATERIALIZED") if matches is not None else None
+    parts = [_grouped(f, resource_type, ids) for f in FACETS]
+    count = sa.select(sa.func.count()).select_from(ids) if ids is not None else total
+    parts.append(sa.select(sa.literal("").label("facet"), sa.literal(None).label("value"),
+                           count.scalar_subquery().label("n")))
+    found: dict[str, list[Bucket]] = {f.name: [] for f in FACETS}
+    number = 0
+    for name, value, n in conn.execute(sa.union_all(*parts)):
+        if name == "":
+            number = int(n)
+        else:
+            found[name].append(Bucket(value, int(n)))
     for facet in FACETS:
-        buckets = _buckets(conn, facet, request.resource_type, ids)
+        buckets = found[facet.name]
         if facet.by_text:
             spelled = _country_spellings(conn, [b.value for b in buckets])
             buckets = [Bucket(b.value, b.count, spelled.get(b.value)) for b in buckets]
-        out[facet.name] = sorted(buckets, key=lambda b: (-b.count, b.value))
-    return out
+        found[facet.name] = sorted(buckets, key=lambda b: (-b.count, b.value))
+    return number, found

@@ -20,6 +20,7 @@ from .context import Context, bound
 
 _COLUMNS = {"_text": "text", "_content": "content"}
 _ENGLISH = sa.literal_column("'english'")
+DOUBLE = sa.Float(precision=53)
 
 
 def _queries(values: tuple[Any, ...]) -> list[Node]:
@@ -96,7 +97,9 @@ def fulltext_pks(ctx: Context, f: Filter) -> Any:
 def _rank(ctx: Context, column: str, values: tuple[Any, ...]) -> Any:
     """Relevance of the current FTS row: lower is better (bm25 is negative; ts_rank negated)."""
     if ctx.postgres:
-        return -sa.func.ts_rank(_fts.c[column], _pg_query(values))
+        # ts_rank is a float4; as float8 its value survives a paging cursor exactly (the text form of a float4
+        # reads back as another double, and the next page would start at the same row again)
+        return -sa.cast(sa.func.ts_rank(_fts.c[column], _pg_query(values)), DOUBLE)
     weights = (1.0, 0.0) if column == "text" else (0.0, 1.0)
     return sa.func.bm25(sa.literal_column(FTS_TABLE), *weights, type_=sa.Float)
 

@@ -144,18 +144,17 @@ class SearchEngine:
     # -- running ---------------------------------------------------------------------------------------------
     def facets(self, conn: sa.Connection, request: SearchRequest) -> tuple[int, dict[str, list[Bucket]]]:
         """The number of matches and their facet counts (search/facets.py), from the index tables."""
-        ctx = Context(self.postgres)
-        plan.plan_filters(conn, ctx, request)
+        assert request.resource_type is not None
         if not request.filters:
             r = resource.c
-            total = conn.execute(sa.select(sa.func.count()).select_from(resource).where(
-                r.resource_type == request.resource_type, r.deleted.is_(False))).scalar_one()
-            return int(total), facet_counts(conn, ctx, request, None)
+            total = sa.select(sa.func.count()).select_from(resource).where(
+                r.resource_type == request.resource_type, r.deleted.is_(False))
+            return facet_counts(conn, request.resource_type, None, total)
+        ctx = Context(self.postgres)
+        plan.plan_filters(conn, ctx, request)
         R = resource.alias("r")
         conds, _ = self.conditions(ctx, request, R.c)
-        ids = sa.select(R.c.id).where(*conds)
-        total = conn.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one()
-        return int(total), facet_counts(conn, ctx, request, ids)
+        return facet_counts(conn, request.resource_type, sa.select(R.c.id).where(*conds), None)
 
     def find_ids(self, conn: sa.Connection, request: SearchRequest) -> list[str]:
         ctx = Context(self.postgres)

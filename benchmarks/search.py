@@ -5,7 +5,8 @@
 Data: ``fhirtrial synth --studies N --seed 1`` -> ``fhirtrial import`` (the bulk importer, which indexes each
 study's eligibility values from its own Group and builds the search indexes once at the end) into SQLite ->
 ANALYZE. PostgreSQL gets a copy of the SQLite rows (COPY; tsvectors recomputed), then ANALYZE.
-Each query runs warm ``--runs`` times through ``SQLRepository.search`` (rows, bodies and includes included).
+Each query runs warm ``--runs`` times through ``SQLRepository.search`` (rows, bodies and includes included);
+``$facets`` through ``SQLRepository.facets`` (its "matches" column counts buckets, "total" the matching studies).
 """
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def build_sqlite(size: int, workdir: Path) -> str:
 
 
 _COPY_TABLES = ("resource", "idx_token", "idx_string", "idx_date", "idx_number", "idx_quantity", "idx_reference",
-                "idx_uri", "idx_position", "idx_composite")
+                "idx_uri", "idx_position", "idx_composite", "idx_site")
 
 
 def copy_to_postgres(sqlite_url: str, pg_url: str) -> None:
@@ -114,10 +115,13 @@ def pick_values(repo: SQLRepository) -> dict[str, str]:
         pos = one("SELECT latitude, longitude FROM idx_position ORDER BY pk LIMIT 1 OFFSET 100")
         word = one("SELECT normalized FROM idx_string WHERE resource_type='ResearchStudy' AND param='title' "
                    "ORDER BY pk LIMIT 1 OFFSET 777")
+        other = one("SELECT normalized FROM idx_string WHERE resource_type='ResearchStudy' AND param='title' "
+                    "ORDER BY pk LIMIT 1 OFFSET 4242")
     from fhirtrial.search.escape import escape
     return {"condition": f"{escape(cond[0])}|{escape(cond[1])}" if cond[0] else escape(cond[1]),
             "phase": phase[0], "near": f"{pos[0]:.4f}|{pos[1]:.4f}|25|km",
-            "word": next((w for w in word[0].split() if len(w) > 5), word[0].split()[0])}
+            "word": next((w for w in word[0].split() if len(w) > 5), word[0].split()[0]),
+            "other": next((w for w in other[0].split() if len(w) > 5), other[0].split()[0])}
 
 
 def queries(v: dict[str, str]) -> list[tuple[str, str]]:
@@ -129,7 +133,18 @@ def queries(v: dict[str, str]) -> list[tuple[str, str]]:
         ("_text", f"_text={v['word']}"),
         ("_include sites", f"condition={v['condition']}&_include=ResearchStudy:site"),
         ("condition sorted by -date", f"condition={v['condition']}&_sort=-date"),
+        ("site.near nearest first", f"site.near={v['near']}&_sort=near"),
+        ("recruiting site within 25 km", f"site-status-near=RECRUITING${v['near']}"),
+        ("recruiting site, nearest first", f"site-status-near=RECRUITING${v['near']}&_sort=near"),
+        ("_content boolean", f"_content=({v['word']} OR {v['other']}) -placebo"),
+        ("_content boolean by _score", f"_content=({v['word']} OR {v['other']}) -placebo&_sort=_score"),
     ]
+
+
+def facet_queries(v: dict[str, str]) -> list[tuple[str, str]]:
+    return [("$facets (all studies)", ""), ("$facets recruiting", "recruitment=RECRUITING"),
+            ("$facets condition", f"condition={v['condition']}"),
+            ("$facets recruiting site in 25 km", f"site-status-near=RECRUITING${v['near']}")]
 
 
 def timed(repo: SQLRepository, query: str, runs: int, cursor: str | None = None) -> tuple[list[float], Any]:
@@ -156,6 +171,16 @@ def bench(label: str, repo: SQLRepository, runs: int, plans: bool) -> None:
         times, page = timed(repo, query, runs)
         print(f"{name:32} {pct(times, 50):8.2f} {pct(times, 95):8.2f} {len(page.matches):8} "
               f"{page.total if page.total is not None else '-':>7} {len(page.included):5}", flush=True)
+    for name, query in facet_queries(v):
+        req = parse_search("ResearchStudy", parse_qsl(query), strict=True)
+        total, counts = repo.facets(req)  # warm
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            total, counts = repo.facets(req)
+            times.append((time.perf_counter() - t) * 1000)
+        print(f"{name:32} {pct(times, 50):8.2f} {pct(times, 95):8.2f} {sum(map(len, counts.values())):8} "
+              f"{total:>7} {'':5}", flush=True)
     # deep paging: 100 pages of 20 through recruiting studies, each page timed; warm like the queries above
     # (one untimed walk first): cold, the walk measures the disk (the 500k file is twice the RAM)
     q = "recruitment=RECRUITING&_count=20"

@@ -2,7 +2,7 @@
 
 They are few (about a hundred) and never change while the server runs: each is indexed once with the same
 indexer as stored resources, and a filter keeps those ``search.matching.matches`` accepts (the reference
-semantics the SQL search is tested against); ``_text``/``_content`` keep resources holding every word asked.
+semantics the SQL search is tested against); ``_text``/``_content`` keep resources whose text satisfies the boolean query (words, phrases, AND, OR, NOT).
 Chains, ``_has`` and ``:in``/``:not-in`` are refused here, ``_include``/``_revinclude`` and ``_sort`` reported.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from ..errors import InvalidRequest, Issue
 from ..search.index import ResourceIndex
 from ..search.matching import matches
-from ..search.normalize import normalize
-from ..search.request import Filter, SearchRequest, TextValue
+from ..search.request import Filter, SearchRequest, TextQueryValue
+from ..search.textquery import matches_text
 from .registry import Definitions, default_definitions
 
 _REFUSED_MODIFIERS = frozenset({"in", "not-in"})
@@ -41,8 +41,8 @@ def _indexes(definitions: Definitions, resource_type: str) -> tuple[tuple[dict[s
 
 
 def _fulltext(f: Filter, index: ResourceIndex) -> bool:
-    words = set(normalize((index.text if f.param == "_text" else index.content) or "").split())
-    return any(isinstance(v, TextValue) and set(v.normalized.split()) <= words for v in f.values)
+    text = (index.text if f.param == "_text" else index.content) or ""
+    return any(isinstance(v, TextQueryValue) and matches_text(v.query, text) for v in f.values)
 
 
 def search_definitions(request: SearchRequest, offset: int = 0,

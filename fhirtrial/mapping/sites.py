@@ -45,10 +45,10 @@ def _location(rec: Record, site: dict[str, Any], out: ResourceSet) -> tuple[dict
     return {"reference": out.add(res), "display": display}, address.get("country")
 
 
-def sites(rec: Record, out: ResourceSet) -> tuple[list[dict[str, str]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """(ResearchStudy.site references, per-study `site` extensions, ResearchStudy.location countries)."""
-    refs: list[dict[str, str]] = []
-    exts: list[dict[str, Any]] = []
+def sites(rec: Record, out: ResourceSet) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(ResearchStudy.site references, each carrying this study's status and contacts at that site, and the
+    ResearchStudy.location countries)."""
+    refs: list[dict[str, Any]] = []
     countries: dict[str, None] = {}
     for site in rec.objs(rec.node(PATH), PATH):
         found = _location(rec, site, out)
@@ -56,19 +56,18 @@ def sites(rec: Record, out: ResourceSet) -> tuple[list[dict[str, str]], list[dic
             rec.warn(PATH, "a site without facility, address or position was skipped")
             continue
         ref, country = found
-        refs.append(ref)
         if country:
             countries.setdefault(country)
-        # Recruitment status and contacts belong to this study at this site, not to the shared Location.
-        parts: list[dict[str, Any]] = [{"url": "location", "valueReference": ref}]
+        # Recruitment status and contacts belong to this study at this site, not to the shared Location: they
+        # sit on the study's reference to it (Reference.extension), so status and place stay together.
+        exts: list[dict[str, Any]] = []
         status = field_concept(rec, site, "status", f"{PATH}[].status")
         if status is not None:
-            parts.append({"url": "status", "valueCodeableConcept": status})
+            exts.append({"url": rec.tables.ext("site-status"), "valueCodeableConcept": status})
         cpath = f"{PATH}[].contacts"
         for contact in rec.objs(site.get("contacts"), cpath):
             detail = contact_detail(rec, contact, cpath + "[]")
             if detail is not None:
-                parts.append({"url": "contact", "valueContactDetail": detail})
-        if len(parts) > 1:
-            exts.append({"url": rec.tables.ext("site"), "extension": parts})
-    return refs, exts, [{"text": c} for c in countries]
+                exts.append({"url": rec.tables.ext("site-contact"), "valueContactDetail": detail})
+        refs.append({"extension": exts, **ref} if exts else ref)
+    return refs, [{"text": c} for c in countries]

@@ -133,8 +133,8 @@ def _study(rec: Record, out: ResourceSet) -> tuple[dict[str, Any], list[dict[str
     exts = table_extensions(rec, "ResearchStudy")
     lead, collaborators = sponsors(rec, out)
     pi, official_exts = officials(rec, out)
-    site_refs, site_exts, countries = sites(rec, out)
-    exts += collaborators + official_exts + site_exts
+    site_refs, countries = sites(rec, out)
+    exts += collaborators + official_exts
     if exts:
         rs["extension"] = exts
     rs["identifier"] = _identifiers(rec, out)

@@ -54,6 +54,22 @@ def history_entry(stored: StoredResource, base: str) -> dict[str, Any]:
     return entry
 
 
+# R4 core extension on Bundle.entry.search (also R5's): the distance from the point of a ``near`` search.
+LOCATION_DISTANCE = "http://hl7.org/fhir/StructureDefinition/location-distance"
+UCUM = "http://unitsofmeasure.org"
+
+
+def match_details(search: dict[str, Any], page: Any, key: tuple[str, str]) -> None:
+    """Add a match's distance (location-distance, a Distance in km) and full-text score to its entry.search."""
+    km = page.distances.get(key)
+    if km is not None:
+        search["extension"] = [{"url": LOCATION_DISTANCE, "valueDistance": {
+            "value": round(km, 3), "unit": "km", "system": UCUM, "code": "km"}}]
+    score = page.scores.get(key)
+    if score is not None:
+        search["score"] = score
+
+
 def search_entry(stored: StoredResource, base: str, mode: str = "match") -> dict[str, Any]:
     return {"fullUrl": f"{base}/{stored.resource_type}/{stored.id}", "resource": resource_fragment(stored),
             "search": {"mode": mode}}

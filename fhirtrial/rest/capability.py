@@ -31,6 +31,7 @@ OPERATION_DEFINITIONS = {
     "export": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
     "everything": f"{CANONICAL_BASE}/OperationDefinition/ResearchStudy-everything",
     "import-ctgov": f"{CANONICAL_BASE}/OperationDefinition/ResearchStudy-import-ctgov",
+    "facets": f"{CANONICAL_BASE}/OperationDefinition/ResearchStudy-facets",
 }
 
 

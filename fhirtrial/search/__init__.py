@@ -14,6 +14,7 @@ _EXPORTS = {
     "default_registry": "registry", "Parser": "parser", "parse_search": "parser", "SearchRequest": "request",
     "Filter": "request", "matches": "matching", "normalize": "normalize", "date_interval": "dates",
     "number_range": "numbers", "haversine_km": "geo", "bounding_box": "geo",
+    "parse_text_query": "textquery", "near_source": "distance", "FACETS": "facets",
 }
 __all__ = sorted(_EXPORTS)
 

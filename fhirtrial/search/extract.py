@@ -14,12 +14,12 @@ from itertools import product
 from typing import Any, Callable, Mapping
 
 from fhirtrial.errors import FhirError, IndexingError
-from fhirtrial.search.convert import ADDERS, add_number, add_reference
+from fhirtrial.search.convert import ADDERS, add_number, add_reference, add_token
 from fhirtrial.search.fallback import compile_fallback
 from fhirtrial.search.fhirpath_compile import Env, Unsupported, compile_path
 from fhirtrial.search.fulltext import content_text, narrative_text
 from fhirtrial.search.generate import split_union
-from fhirtrial.search.index import CompositeEntry, ResourceIndex
+from fhirtrial.search.index import CompositeEntry, ResourceIndex, SiteEntry
 from fhirtrial.search.references import parse_reference
 from fhirtrial.search.registry import Registry, SearchParam, default_registry
 from fhirtrial.search.trial import apply_trial_rules
@@ -58,6 +58,7 @@ class CompiledParam:
     evaluate: Evaluator
     fast: bool
     components: tuple[tuple[SearchParam, Evaluator], ...] = ()
+    site: bool = False  # registry.is_site_composite: indexed as SiteEntry rows
 
 
 def compile_expression(expression: str, context_type: str, *, fast: bool = True) -> tuple[Evaluator, bool]:
@@ -90,12 +91,17 @@ class FhirPathIndexer:
         assert param.expression is not None
         evaluate, fast = compile_expression(param.expression, resource_type, fast=self.fast)
         components: list[tuple[SearchParam, Evaluator]] = []
-        if param.type == "composite":
+        if self.registry.is_site_composite(param):
+            # only the token part is read here: the position is the referenced resource's own (SiteEntry)
+            context = compile_path(param.expression, resource_type).type or "Reference"
+            comp, comp_param = param.components[0], self.registry.component_params(param)[0]
+            components.append((comp_param, compile_path(comp.expression, context, on_root=False).fn))
+        elif param.type == "composite":
             # Components are relative to each selected element, whose type the first union part fixes.
             context = compile_path(split_union(param.expression)[0], resource_type).type
             for comp, comp_param in zip(param.components, self.registry.component_params(param)):
                 components.append((comp_param, compile_path(comp.expression, context or resource_type, on_root=False).fn))
-        return CompiledParam(param, evaluate, fast, tuple(components))
+        return CompiledParam(param, evaluate, fast, tuple(components), self.registry.is_site_composite(param))
 
     def index(self, resource: dict[str, Any], related: Mapping[str, dict[str, Any]] | None = None) -> ResourceIndex:
         """Index entries of ``resource``; ``related`` maps "Type/id" to resources ``resolve()`` may reach."""
@@ -111,7 +117,7 @@ class FhirPathIndexer:
                 raise _failure(compiled.param, resource, exc) from exc
         apply_trial_rules(out, resource, env.resolve)
         # Repeated values (e.g. two interventions of one type) need one row, not two.
-        for name in ("tokens", "references", "strings"):
+        for name in ("tokens", "references", "strings", "sites"):
             rows = getattr(out, name)
             if len(rows) > 1:
                 setattr(out, name, list(dict.fromkeys(rows)))
@@ -126,7 +132,9 @@ class FhirPathIndexer:
         if not values:
             return
         code, ptype = param.code, param.type
-        if ptype == "composite":
+        if ptype == "composite" and compiled.site:
+            self._add_sites(out, compiled, values, env)
+        elif ptype == "composite":
             self._add_composites(out, compiled, values, env)
         elif ptype == "reference":
             for v in values:
@@ -139,6 +147,23 @@ class FhirPathIndexer:
             if adder is not None:
                 for v in values:
                     adder(out, code, v)
+
+    def _add_sites(self, out: ResourceIndex, compiled: CompiledParam, items: list[Any], env: Env) -> None:
+        """One SiteEntry per coding of the token part on each referencing element (a site without status, or
+        with text only, cannot match the composite and gets none)."""
+        evaluate = compiled.components[0][1]
+        for item in items:
+            ref = item.get("reference") if type(item) is dict else None
+            parsed = parse_reference(ref, self.base_url) if isinstance(ref, str) else None
+            if parsed is None or parsed.target_id is None:
+                continue
+            scratch = ResourceIndex()
+            for v in evaluate([item], env):
+                add_token(scratch, compiled.param.code, v)
+            for t in scratch.tokens:
+                if t.code is not None and t.param == compiled.param.code:
+                    out.sites.append(SiteEntry(compiled.param.code, parsed.target_type, parsed.target_id,
+                                               t.system, t.code))
 
     def _add_composites(self, out: ResourceIndex, compiled: CompiledParam, items: list[Any], env: Env) -> None:
         for item in items:

@@ -83,6 +83,19 @@ class PositionEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteEntry:
+    """A coded value on a reference and the resource it references, from the same element: ResearchStudy.site
+    with this study's recruitment status there (composite ``site-status-near``). The position comes from the
+    referenced Location's own ``near`` rows at query time, so a Location shared by many studies is indexed once."""
+
+    param: str
+    target_type: str | None
+    target_id: str | None
+    system: str | None
+    code: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CompositeEntry:
     """One combination of component values taken from the same element (https://hl7.org/fhir/R4/search.html#composite).
 
@@ -106,6 +119,7 @@ class ResourceIndex:
     uris: list[UriEntry] = field(default_factory=list)
     positions: list[PositionEntry] = field(default_factory=list)
     composites: list[CompositeEntry] = field(default_factory=list)
+    sites: list[SiteEntry] = field(default_factory=list)
     # Full text for _text (narrative) and _content (whole resource), fed to FTS5 / tsvector.
     text: str = ""
     content: str = ""

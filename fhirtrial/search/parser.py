@@ -9,10 +9,12 @@ from typing import Iterable
 
 from fhirtrial.errors import InvalidRequest
 from fhirtrial.resources import RESOURCE_TYPE_SET
-from fhirtrial.search import results, values as v
+from fhirtrial.search import results, synonyms, values as v
+from fhirtrial.search.distance import SORT_KEY as NEAR_SORT, near_source
 from fhirtrial.search.escape import split_escaped
 from fhirtrial.search.registry import Registry, SearchParam, default_registry
-from fhirtrial.search.request import ChainLink, CompositeValue, Filter, Ignored, MissingValue, SearchRequest, Value
+from fhirtrial.search.request import (ChainLink, CompositeValue, Filter, Ignored, MissingValue, SearchRequest,
+                                      TextValue, Value)
 
 RESULT_PARAMS = frozenset({"_sort", "_count", "_total", "_summary", "_elements", "_include", "_revinclude", "_type"})
 # Owned by the REST layer; handed back untouched.
@@ -88,6 +90,9 @@ class Parser:
                         raise InvalidRequest(f"Unknown or unsupported search parameter {name!r}: {exc}",
                                              expression=name) from None
                     ignored.append(Ignored(name, value, str(exc)))
+        if any(k.param == NEAR_SORT for k in fields.get("sort", ())) and near_source(filters) is None:  # type: ignore[attr-defined]
+            raise InvalidRequest("_sort=near needs a near search with one position: near (Location), a chain "
+                                 "ending in it (site.near) or site-status-near", expression="_sort")
         return SearchRequest(resource_type, tuple(filters), includes=tuple(includes), types=types,
                              ignored=tuple(ignored), passthrough=tuple(passthrough), **fields)  # type: ignore[arg-type]
 
@@ -111,7 +116,8 @@ class Parser:
         param = self.registry.get(rtype, code)
         if param is None or (param.expression is None and code not in FULLTEXT):
             raise UnknownParameter(f"{rtype} has no search parameter {code!r}")
-        ftype = "fulltext" if code in FULLTEXT else param.type
+        # "site": a token and the near position of the referenced resource (registry.is_site_composite)
+        ftype = "fulltext" if code in FULLTEXT else "site" if self.registry.is_site_composite(param) else param.type
         mod = modifier or None
         self._check_modifier(param, mod, name)
         raw = split_escaped(value, ",") if param.multiple_or or mod == "missing" else [value]
@@ -120,6 +126,8 @@ class Parser:
         except ValueError as exc:
             raise InvalidRequest(f"Invalid value {value!r} for search parameter {name!r}: {exc}",
                                  expression=name) from None
+        if mod == "text" and all(isinstance(x, TextValue) for x in parsed):
+            parsed = synonyms.expand(rtype, code, parsed)  # type: ignore[arg-type]
         return Filter(name, rtype, code, ftype, mod, parsed, tuple(raw), tuple(chain), param.range_contains)
 
     def _chain(self, rtype: str, name: str) -> tuple[list[ChainLink], str, str]:
@@ -179,7 +187,9 @@ class Parser:
                 raise ValueError("expected true or false")
             return MissingValue(text == "true")
         ptype = param.type
-        if param.code in FULLTEXT or modifier in ("text", "exact", "contains") or ptype == "string":
+        if param.code in FULLTEXT:
+            return v.parse_text_query(text)
+        if modifier in ("text", "exact", "contains") or ptype == "string":
             return v.parse_text(text)
         if modifier in ("in", "not-in", "below", "above") and ptype in ("token", "uri", "reference"):
             return v.parse_uri(text)

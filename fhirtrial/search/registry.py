@@ -140,6 +140,14 @@ class Registry:
             out.append(self.get(param.resource_type, ref.code) or ref)
         return out
 
+    def is_site_composite(self, param: SearchParam) -> bool:
+        """A composite of a token and the ``near`` position of the resource its element references (e.g.
+        ``site-status-near``: a study's status at a site, and where that site is), indexed as SiteEntry rows."""
+        if param.type != "composite" or len(param.components) != 2:
+            return False
+        first, second = self.component_params(param)
+        return first.type == "token" and second.type == "special" and second.code == "near"
+
     @property
     def resource_types(self) -> tuple[str, ...]:
         return tuple(t for t in SERVED_TYPES if t in self._by_type or "Resource" in self._by_type)

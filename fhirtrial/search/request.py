@@ -10,6 +10,7 @@ from typing import Literal, Union
 from urllib.parse import quote
 
 from fhirtrial.search.geo import BoundingBox
+from fhirtrial.search.textquery import Node
 
 Prefix = Literal["eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"]
 
@@ -38,6 +39,14 @@ class TextValue:
 
     text: str  # as sent
     normalized: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextQueryValue:
+    """A _text/_content value: the text as sent and its boolean query (textquery.py)."""
+
+    text: str
+    query: Node
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +106,7 @@ class CompositeValue:
     components: tuple["Value", ...]  # one per component, typed by the component parameter
 
 
-Value = Union[TokenValue, OfTypeValue, TextValue, DateValue, NumberValue, QuantityValue, ReferenceValue, UriValue,
+Value = Union[TokenValue, OfTypeValue, TextValue, TextQueryValue, DateValue, NumberValue, QuantityValue, ReferenceValue, UriValue,
               NearValue, MissingValue, CompositeValue]
 
 

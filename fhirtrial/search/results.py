@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from fhirtrial.resources import RESOURCE_TYPE_SET
+from fhirtrial.search.distance import SORT_KEY as NEAR_SORT
 from fhirtrial.search.registry import Registry
 from fhirtrial.search.request import Include, SortKey
 
@@ -24,6 +25,9 @@ def parse_sort(value: str, resource_types: tuple[str, ...], registry: Registry) 
         code = item[1:] if descending else item
         if code == "_score":
             keys.append(SortKey(code, "fulltext", descending))
+            continue
+        if code == NEAR_SORT:  # the distance of the search's near filter (search/distance.py)
+            keys.append(SortKey(code, "near", descending))
             continue
         params = [p for t in resource_types if (p := registry.get(t, code)) is not None]
         if not params:

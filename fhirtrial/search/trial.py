@@ -19,6 +19,10 @@ OVERALL_STATUS_EXTENSION = f"{EXTENSION_BASE}/overall-status"  # ResearchStudy, 
 ELIGIBILITY_CRITERIA_EXTENSION = f"{EXTENSION_BASE}/eligibility-criteria"  # Group, the criteria free text
 INTERVENTION_TYPE_SYSTEM = f"{CODESYSTEM_BASE}/ctgov-intervention-type"  # PlanDefinition.action[.action].code
 CTGOV_SEX_SYSTEM = f"{CODESYSTEM_BASE}/ctgov-sex"
+STD_AGE_SYSTEM = f"{CODESYSTEM_BASE}/ctgov-std-age"  # age-group: CHILD, ADULT, OLDER_ADULT
+# ClinicalTrials.gov's standard age groups in years: child up to 17, adult 18 to 64, older adult from 65.
+STD_AGES = (("CHILD", "child", -math.inf, 18.0), ("ADULT", "adult", 18.0, 65.0),
+            ("OLDER_ADULT", "older adult", 65.0, math.inf))
 
 GENDER_SYSTEM = "http://hl7.org/fhir/administrative-gender"
 ALL_SEXES = frozenset({"ALL", "all"})
@@ -44,6 +48,8 @@ def apply_trial_rules(out: ResourceIndex, resource: dict[str, Any],
     groups = eligibility_groups(resource, resolve)
     if groups and not any(n.param == "eligible-age" for n in out.numbers):
         out.numbers.append(NumberEntry("eligible-age", 0.0, -math.inf, math.inf))
+    if groups and not any(t.param == "age-group" for t in out.tokens):
+        derive_age_groups(out)
     sexes = [t for t in out.tokens if t.param == "eligible-sex"]
     if (groups and not sexes) or any(t.code in ALL_SEXES for t in sexes):
         expand_all_sexes(out)
@@ -55,3 +61,11 @@ def expand_all_sexes(out: ResourceIndex, param: str = "eligible-sex") -> None:
     present = {(t.system, t.code) for t in out.tokens if t.param == param}
     out.tokens.extend(TokenEntry(param, GENDER_SYSTEM, sex, sex) for sex in EXPANDED_SEXES
                       if (GENDER_SYSTEM, sex) not in present)
+
+
+def derive_age_groups(out: ResourceIndex) -> None:
+    """The registry's standard age groups from the eligible-age ranges, for eligibility without stdAges: a group
+    whose years overlap the accepted range (ages are indexed in years, limits inclusive)."""
+    for code, text, low, high in STD_AGES:
+        if any(n.low < high and n.high >= low for n in out.numbers if n.param == "eligible-age"):
+            out.tokens.append(TokenEntry("age-group", STD_AGE_SYSTEM, code, text))

@@ -14,8 +14,9 @@ from fhirtrial.search.geo import UNITS_KM, bounding_box
 from fhirtrial.search.normalize import normalize
 from fhirtrial.search.numbers import NumberFormatError, number_range
 from fhirtrial.search.references import parse_reference
+from fhirtrial.search import textquery
 from fhirtrial.search.request import (DateValue, NearValue, NumberValue, OfTypeValue, Prefix, QuantityValue,
-                                      ReferenceValue, TextValue, TokenValue, UriValue)
+                                      ReferenceValue, TextQueryValue, TextValue, TokenValue, UriValue)
 
 PREFIXES = frozenset(get_args(Prefix))
 _LEADING_LETTERS = re.compile(r"^([a-z]+)")
@@ -58,6 +59,12 @@ def parse_text(text: str) -> TextValue:
     if not value:
         raise ValueError("empty string")
     return TextValue(value, normalize(value))
+
+
+def parse_text_query(text: str) -> TextQueryValue:
+    """_text / _content: the boolean syntax of https://hl7.org/fhir/R4/search.html#text (textquery.py)."""
+    value = unescape(text)
+    return TextQueryValue(value, textquery.parse_text_query(value))
 
 
 def parse_date(text: str, allowed: tuple[str, ...]) -> DateValue:

@@ -23,7 +23,7 @@ from .schema import deferred_index
 
 DEFERRABLE: tuple[str, ...] = (
     "ix_token_search", "ix_string_search", "ix_date_search", "ix_number_search", "ix_quantity_search",
-    "ix_reference_search", "ix_reference_url", "ix_uri_search", "ix_position_search", "ix_composite_search",
+    "ix_reference_search", "ix_reference_url", "ix_uri_search", "ix_position_search", "ix_composite_search", "ix_site_search", "ix_site_target",
     "ix_resource_type_updated", "ix_resource_cover", "ix_version_updated", "ix_version_type_updated",
     "ix_fts_text", "ix_fts_content",  # PostgreSQL's GIN indexes (SQLite's FTS5 table is its own index)
 )
@@ -31,7 +31,7 @@ DEFERRABLE: tuple[str, ...] = (
 DEFERRABLE_FOREIGN_KEYS: tuple[str, ...] = (
     "fk_version_resource", "fk_token_resource", "fk_string_resource", "fk_date_resource", "fk_number_resource",
     "fk_quantity_resource", "fk_reference_resource", "fk_uri_resource", "fk_position_resource",
-    "fk_composite_resource", "resource_fts_resource_pk_fkey",
+    "fk_composite_resource", "fk_site_resource", "resource_fts_resource_pk_fkey",
 )
 # Below this many studies in the input, keeping the indexes up to date is cheaper than building them again.
 MIN_STUDIES = 10_000

@@ -69,6 +69,10 @@ class SearchPage:
     previous_cursor: str | None
     # What the page leaves out that the request asked for (e.g. _include cut at its limit), for the Bundle.
     issues: list["Issue"] = field(default_factory=list)
+    # Per match ("Type", "id"): the distance in km to the searched point (a near search), and the full-text
+    # relevance in [0, 1) (higher is better) -- Bundle.entry.search's location-distance extension and score.
+    distances: dict[tuple[str, str], float] = field(default_factory=dict)
+    scores: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 class UnitOfWork(Protocol):

@@ -193,8 +193,21 @@ idx_composite = sa.Table(
 )
 COMPOSITE_BIT = 1 << 9
 
+# Composites of a coded value on a reference with the referenced Location's position (``site-status-near``:
+# this study's status at a site, and where the site is). The position is read from idx_position of the
+# Location when searching (store/search/site.py), so a Location shared by many studies is not copied per study.
+idx_site = sa.Table(
+    "idx_site", metadata, _pk(), *_owner(),
+    sa.Column("target_type", sa.String(64)), sa.Column("target_id", sa.String(64)),
+    sa.Column("system", sa.String(512)), sa.Column("code", _c_text(512)),
+    _fk(),
+    sa.Index("ix_site_search", "resource_type", "param", "code", "target_id", "resource_id"),
+    sa.Index("ix_site_target", "target_type", "target_id", "param", "code", "resource_id"),
+    sa.Index("ix_site_owner", "resource_type", "resource_id", "param", "code", "target_id"),
+)
+
 # ResourceIndex attribute -> (table, mask bit); the order is the bit order.
-# Bit 7 is FTS_BIT; positions take bit 8. Each entry's dataclass fields are the table's columns after the owner,
+# Bit 7 is FTS_BIT; positions take bit 8, sites bit 10. Each entry's dataclass fields are the table's columns after the owner,
 # so generic writers (IndexWriter, bulk) can insert them as they are. Composites (nested entries) are not
 # listed here: IndexWriter flattens them into idx_composite (COMPOSITE_BIT).
 # The owner indexes (resource_type, resource_id, param, values...) serve deletes and, being covering, the
@@ -203,7 +216,7 @@ INDEX_TABLES: dict[str, tuple[sa.Table, int]] = {
     name: (table, 1 << bit) for bit, (name, table) in [
         (0, ("tokens", idx_token)), (1, ("strings", idx_string)), (2, ("dates", idx_date)),
         (3, ("numbers", idx_number)), (4, ("quantities", idx_quantity)), (5, ("references", idx_reference)),
-        (6, ("uris", idx_uri)), (8, ("positions", idx_position)),
+        (6, ("uris", idx_uri)), (8, ("positions", idx_position)), (10, ("sites", idx_site)),
     ]
 }
 

@@ -115,6 +115,11 @@ class SQLRepository:
         with self.unit_of_work() as uow:
             yield AtomicRepository(self, uow)
 
+    def facets(self, request: SearchRequest) -> tuple[int, dict[str, list[Any]]]:
+        """Matches of a type search and their facet counts (search/facets.py), in one read transaction."""
+        with translated(), self.engine.connect() as conn, conn.begin():
+            return self._search.facets(conn, request)
+
     def find_ids(self, resource_type: str, criteria: dict[str, list[str]]) -> list[str]:
         """Ids of current resources matching search criteria (conditional interactions), outside a transaction."""
         with translated(), self.engine.connect() as conn, conn.begin():

@@ -107,11 +107,15 @@ def test_locations(real_record: dict[str, Any]) -> None:
             assert loc["position"] == {"longitude": site["geoPoint"]["lon"], "latitude": site["geoPoint"]["lat"]}
     countries = list(dict.fromkeys(s["country"] for s in sites))
     assert [c["text"] for c in rs.get("location", [])] == countries
-    statuses = [s["status"] for s in sites if "status" in s]
-    site_exts = [e for e in rs.get("extension", []) if e["url"] == f"{EXTENSION_BASE}/site"]
-    found = [p["valueCodeableConcept"]["coding"][0]["code"] for e in site_exts for p in e["extension"]
-             if p["url"] == "status"]
-    assert found == statuses
+    # each site's status and contacts sit on the study's reference to that site, in record order
+    for site, ref in zip(sites, rs.get("site", [])):
+        exts = ref.get("extension", [])
+        status = [e["valueCodeableConcept"]["coding"][0]["code"] for e in exts
+                  if e["url"] == f"{EXTENSION_BASE}/site-status"]
+        assert status == ([site["status"]] if "status" in site else [])
+        contacts = [e["valueContactDetail"]["name"] for e in exts if e["url"] == f"{EXTENSION_BASE}/site-contact"]
+        assert contacts == [c["name"] for c in site.get("contacts", []) if c.get("name")]
+    assert not any(e["url"] == f"{EXTENSION_BASE}/site" for e in rs.get("extension", []))
 
 
 def test_arms_and_interventions(real_record: dict[str, Any]) -> None:

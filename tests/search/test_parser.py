@@ -8,7 +8,9 @@ import pytest
 from fhirtrial.errors import InvalidRequest
 from fhirtrial.search.normalize import normalize
 from fhirtrial.search.parser import parse_search
+from fhirtrial.search.textquery import And, Words
 from fhirtrial.search.request import (ChainLink, CompositeValue, DateValue, Filter, Include, MissingValue, NearValue,
+                                      TextQueryValue,
                                       NumberValue, OfTypeValue, QuantityValue, ReferenceValue, SearchRequest,
                                       SortKey, TextValue, TokenValue, UriValue)
 
@@ -203,8 +205,13 @@ def test_uri_modifiers() -> None:
 
 def test_full_text() -> None:
     f = one("ResearchStudy", "_text", "breast cancer")
-    assert (f.type, f.values) == ("fulltext", (TextValue("breast cancer", "breast cancer"),))
+    assert (f.type, f.values) == ("fulltext", (TextQueryValue("breast cancer", And((Words(("breast",)),
+                                                                                    Words(("cancer",))))),))
     assert one("ResearchStudy", "_content", "GET73").type == "fulltext"
+    # the syntax of https://hl7.org/fhir/R4/search.html#text: a bad query is a 400 naming the parameter
+    for bad in ("-cancer", "***", "a OR NOT b"):
+        with pytest.raises(InvalidRequest, match="_content"):
+            one("ResearchStudy", "_content", bad)
 
 
 # --- unknown parameters, errors, hostile values ---------------------------------------------------------------

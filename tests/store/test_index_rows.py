@@ -37,7 +37,7 @@ def test_every_index_table_is_written(indexed_repo: SQLRepository) -> None:
     with indexed_repo.unit_of_work() as uow:
         rid = uow.create("Patient", FULL).stored.id
     assert rows(indexed_repo, rid) == {"tokens": 4, "strings": 1, "dates": 1, "numbers": 1, "quantities": 1,
-                                       "references": 1, "uris": 1, "positions": 0, "fts": 1}
+                                       "references": 1, "uris": 1, "positions": 0, "sites": 0, "fts": 1}
     with indexed_repo.engine.connect() as conn:
         ref = conn.execute(sa.select(idx_reference.c.target_type, idx_reference.c.target_id)).one()
         assert tuple(ref) == ("Organization", "o1")
@@ -51,7 +51,7 @@ def test_update_replaces_and_delete_removes(indexed_repo: SQLRepository) -> None
     with indexed_repo.unit_of_work() as uow:
         uow.update("Patient", rid, patient("Jones", identifier=[{"system": "urn:s", "value": "9"}]))
     assert rows(indexed_repo, rid) == {"tokens": 1, "strings": 1, "dates": 0, "numbers": 0, "quantities": 0,
-                                       "references": 0, "uris": 0, "positions": 0, "fts": 1}
+                                       "references": 0, "uris": 0, "positions": 0, "sites": 0, "fts": 1}
     assert fts_match(indexed_repo, "smith") == 0 and fts_match(indexed_repo, "jones") == 1
     with indexed_repo.engine.connect() as conn:
         assert conn.execute(sa.select(idx_token.c.code)).scalar_one() == "9"

@@ -30,7 +30,7 @@ from ...search.request import SearchRequest
 from ...store.repository import SearchPage, StoredResource
 from .. import summary as summaries
 from ..auth import Screen, access_of, guard_search, screen
-from ..bundles import bundle, resource_fragment
+from ..bundles import bundle, match_details, resource_fragment
 from ..context import base_url, prefer_handling, read_body, repo_of, settings_of
 from ..negotiation import FORM, negotiate
 from ..responses import fhir_response
@@ -123,6 +123,8 @@ def searchset(base: str, here: str, parsed: SearchRequest, cursor: str | None, p
     entries: list[dict[str, Any]] = []
     if parsed.summary != "count":
         entries = [_entry(s, base, "match", parsed) for s in page.matches]
+        for stored, entry in zip(page.matches, entries):
+            match_details(entry["search"], page, (stored.resource_type, stored.id))
         entries += [_entry(s, base, "include", parsed) for s in page.included]
     if parsed.ignored or page.issues:
         entries.append(_outcome_entry(parsed, page))

@@ -7,13 +7,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..schema import (idx_composite, idx_date, idx_number, idx_position, idx_quantity, idx_reference, idx_string,
-                      idx_token, idx_uri)
+from ..schema import (idx_composite, idx_date, idx_number, idx_position, idx_quantity, idx_reference, idx_site,
+                      idx_string, idx_token, idx_uri)
 
 # Filter.type -> index table (matching._ROWS names the same rows in memory).
 TABLES: dict[str, sa.Table] = {
     "token": idx_token, "string": idx_string, "date": idx_date, "number": idx_number, "quantity": idx_quantity,
     "reference": idx_reference, "uri": idx_uri, "special": idx_position, "composite": idx_composite,
+    "site": idx_site,
 }
 
 

@@ -26,9 +26,12 @@ def near_condition(ctx: Context, cols: Any, v: NearValue) -> sa.ColumnElement[bo
         in_lon = sa.and_(lon >= bound(box.min_longitude, sa.Float), lon <= bound(box.max_longitude, sa.Float))
     else:  # the box crosses the antimeridian
         in_lon = sa.or_(lon >= bound(box.min_longitude, sa.Float), lon <= bound(box.max_longitude, sa.Float))
+    return sa.and_(in_lat, in_lon, distance_km(ctx, v, lat, lon) <= bound(v.distance_km, sa.Float))
+
+
+def distance_km(ctx: Context, v: NearValue, lat: Any, lon: Any) -> Any:
+    """Great-circle distance in km from the searched point to (lat, lon)."""
     if ctx.postgres:
-        distance = _haversine_pg(v.latitude, v.longitude, lat, lon)
-    else:  # registered on each connection (engine.sqlite_pragmas): geo.haversine_km itself
-        distance = sa.func.haversine_km(bound(v.latitude, sa.Float), bound(v.longitude, sa.Float), lat, lon,
-                                        type_=sa.Float)
-    return sa.and_(in_lat, in_lon, distance <= bound(v.distance_km, sa.Float))
+        return _haversine_pg(v.latitude, v.longitude, lat, lon)
+    # registered on each connection (engine.sqlite_pragmas): geo.haversine_km itself
+    return sa.func.haversine_km(bound(v.latitude, sa.Float), bound(v.longitude, sa.Float), lat, lon, type_=sa.Float)

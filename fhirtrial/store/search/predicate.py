@@ -14,8 +14,8 @@ from sqlalchemy.sql.util import ClauseAdapter
 from ...search.convert import IDENTIFIER
 from ...search.request import (CompositeValue, DateValue, Filter, MissingValue, NearValue, NumberValue,
                                OfTypeValue, QuantityValue, ReferenceValue, TextValue, TokenValue, UriValue)
-from ..schema import idx_composite, idx_date, idx_number, idx_position, idx_quantity, idx_reference, idx_string, \
-    idx_token, idx_uri, resource
+from ..schema import idx_composite, idx_date, idx_number, idx_position, idx_quantity, idx_reference, idx_site, \
+    idx_string, idx_token, idx_uri, resource
 from .composite import composite_condition
 from .context import Context, bound
 from .date import date_condition
@@ -25,6 +25,7 @@ from .near import near_condition
 from .number import number_condition
 from .quantity import quantity_condition
 from .reference import reference_condition
+from .site import site_condition
 from .string import string_condition
 from .token import in_condition, of_type_condition, text_condition, token_condition
 from .uri import uri_condition
@@ -69,6 +70,9 @@ def value_condition(ctx: Context, f: Filter, v: Any) -> tuple[sa.Table, sa.Colum
     if isinstance(v, NearValue):
         p = idx_position.c
         return idx_position, sa.and_(p.param == f.param, near_condition(ctx, p, v))
+    if isinstance(v, CompositeValue) and f.type == "site":
+        c = idx_site.c
+        return idx_site, sa.and_(c.param == f.param, site_condition(ctx, v))
     if isinstance(v, CompositeValue):
         c = idx_composite.c
         return idx_composite, sa.and_(c.param == f.param, composite_condition(ctx, v))

@@ -24,12 +24,17 @@ import sqlalchemy as sa
 from sqlalchemy.sql.util import ClauseAdapter
 
 from ...errors import Issue
+from ...search.distance import near_source
+from ...search.facets import Bucket
 from ...search.request import SearchRequest
 from ..repository import SearchPage, Visible
 from ..schema import resource
 from . import paging, plan
 from .chain import chained_condition
 from .context import Context
+from .distance import distances
+from .facets import facet_counts
+from .fulltext import scores
 from .include import resolve_includes
 from .predicate import filter_condition, owner_ordered, row_selects
 from .rows import body_column, stored
@@ -137,6 +142,20 @@ class SearchEngine:
         return sa.select(sa.func.count()).select_from(inner.subquery())
 
     # -- running ---------------------------------------------------------------------------------------------
+    def facets(self, conn: sa.Connection, request: SearchRequest) -> tuple[int, dict[str, list[Bucket]]]:
+        """The number of matches and their facet counts (search/facets.py), from the index tables."""
+        assert request.resource_type is not None
+        if not request.filters:
+            r = resource.c
+            total = sa.select(sa.func.count()).select_from(resource).where(
+                r.resource_type == request.resource_type, r.deleted.is_(False))
+            return facet_counts(conn, request.resource_type, None, total)
+        ctx = Context(self.postgres)
+        plan.plan_filters(conn, ctx, request)
+        R = resource.alias("r")
+        conds, _ = self.conditions(ctx, request, R.c)
+        return facet_counts(conn, request.resource_type, sa.select(R.c.id).where(*conds), None)
+
     def find_ids(self, conn: sa.Connection, request: SearchRequest) -> list[str]:
         ctx = Context(self.postgres)
         plan.plan_filters(conn, ctx, request)
@@ -181,7 +200,23 @@ class SearchEngine:
                                     visible)
         notes = [Issue("warning", "incomplete", f"_include/_revinclude: {included.cut}", ("_include",))
                  ] if included.cut else []
-        return SearchPage(matches, included.resources, total, next_cursor, prev_cursor, notes)
+        page = SearchPage(matches, included.resources, total, next_cursor, prev_cursor, notes)
+        self._extras(conn, ctx, request, [(pk, t, i) for pk, t, i, *_ in rows if pk in bodies], page)
+        return page
+
+    def _extras(self, conn: sa.Connection, ctx: Context, request: SearchRequest, keys: list[tuple[int, str, str]],
+                page: SearchPage) -> None:
+        """Each match's distance (a near search) and full-text relevance, for Bundle.entry.search."""
+        if not keys:
+            return
+        src = near_source(request.filters) if request.resource_type is not None else None
+        if src is not None:
+            found = distances(conn, ctx, src, request.resource_type, [i for _, _, i in keys])
+            page.distances.update({(t, i): found[i] for _, t, i in keys if i in found})
+        text = next((f for f in request.filters if f.type == "fulltext" and not f.chain), None)
+        if text is not None:
+            relevance = scores(conn, ctx, text, [pk for pk, _, _ in keys])
+            page.scores.update({(t, i): relevance[pk] for pk, t, i in keys if pk in relevance})
 
     def _bodies(self, conn: sa.Connection, pks: list[int]) -> dict[int, str]:
         if not pks:

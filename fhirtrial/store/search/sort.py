@@ -3,7 +3,7 @@
 Per key the value is taken from the parameter's index rows as HAPI does: dates sort by the interval's low end
 ascending and its high end descending; strings by the normalised text; tokens by code; numbers and quantities
 by value; references by target id (else URL); uris by uri. ``_id`` and ``_lastUpdated`` use the resource row,
-``_score`` the full-text rank. The resource pk ends every order, so the order is total (needed for keyset paging).
+``_score`` the full-text rank, ``near`` the distance of the nearest position within reach (distance.py). The resource pk ends every order, so the order is total (needed for keyset paging).
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import sqlalchemy as sa
 
 from ...search.request import Filter, SearchRequest, SortKey
 from .context import TABLES, Context
+from ...search.distance import near_source
+from .distance import distance_expression
 from .fulltext import score_expression
 
 _VALUE_COLUMN = {"string": "normalized", "token": "code", "number": "value", "quantity": "value",
@@ -40,6 +42,11 @@ def key_expression(ctx: Context, key: SortKey, request: SearchRequest, r: Any, t
         if fts is None:
             return sa.literal(0.0), False
         return score_expression(ctx, fts, r.pk), True
+    if key.type == "near":  # the parser made sure the search has one near source
+        src = near_source(request.filters)
+        if src is None:
+            return sa.literal(None), True
+        return distance_expression(ctx, src, type_expr, r.id), True
     table = TABLES.get(key.type)
     if table is None:
         return sa.literal(None), True

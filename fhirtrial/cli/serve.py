@@ -24,8 +24,12 @@ def serve(
         os.environ["FHIRTRIAL_ALLOW_ANONYMOUS_WRITES"] = "true"
         get_settings.cache_clear()
     settings = get_settings()
-    base = settings.base_url or f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}" \
-                                 f"{settings.base_path}"
+    origin = f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}"
+    base = settings.base_url or f"{origin}{settings.base_path}"
+    # The trial finder's pages sit at the root of the same server (none when the FHIR API takes the root).
+    pages = None
+    if path := settings.base_path.rstrip("/"):
+        pages = (base[:-len(path)] if base.rstrip("/").endswith(path) else origin) + "/"
     if load_examples:
         from ..loading import load_examples as load
         from ..store.sql import open_repository
@@ -38,5 +42,8 @@ def serve(
         console.print(f"loaded {n} example studies from {settings.examples_dir}")
     console.print(f"fhirtrial serving FHIR R4 at [bold]{base}[/bold] (database {settings.database_url})")
     print(base, flush=True)
+    if pages:
+        console.print(f"trial finder pages at [bold]{pages}[/bold]")
+        print(pages, flush=True)
     uvicorn.run("fhirtrial.rest.app:asgi", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False)

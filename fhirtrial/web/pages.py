@@ -4,6 +4,7 @@ each page is drawn from the answers of the server's own FHIR API, whose URLs it 
 """
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 from urllib.parse import quote
@@ -20,7 +21,7 @@ from .browser import render
 from .client import FhirClient, query_string
 from .finder import (PHASES, SEXES, SORTS, STATUSES, STUDY_TYPES, UNITS, fhir_search, form_pairs, near_value,
                      read_form)
-from .results import cursor_of, location_entries, name_nearest, read_bundle
+from .results import cursor_of, location_entries, name_nearest, read_bundle, read_facets
 from .study import study_page
 from .templating import page
 from .versions import timeline
@@ -47,7 +48,13 @@ async def search(request: Request) -> Response:
     fhir = fhir_search(criteria)
     ctx["fhir_url"] = client.url("ResearchStudy", fhir)
     extra = [("_include", "ResearchStudy:eligibility")] + ([("_cursor", criteria.cursor)] if criteria.cursor else [])
-    answer = await client.get("ResearchStudy", fhir + extra)
+    # The page's search and, side by side, the counts for the status, phase and type boxes ($facets): each box
+    # counts the studies the other filters find, so a ticked box does not zero its neighbours.
+    counting = [(k, v) for k, v in fhir if k not in ("_sort", "_count", "_total", "recruitment", "phase",
+                                                     "study-design")]
+    answer, counts = await asyncio.gather(client.get("ResearchStudy", fhir + extra),
+                                          client.get("ResearchStudy/$facets", counting))
+    ctx["facets"] = read_facets(counts.body) if counts.ok else None
     if not answer.ok:
         ctx["error"] = answer.problem()
         return page(request, "search.html", ctx, 400 if answer.status < 500 else 500)

@@ -110,4 +110,29 @@ def location_entries(bundle: dict[str, Any]) -> list[tuple[dict[str, Any], float
             if (e.get("resource") or {}).get("resourceType") == "Location"]
 
 
-__all__ = ["Card", "Results", "cursor_of", "location_entries", "name_nearest", "read_bundle"]
+
+
+def read_facets(parameters: Any) -> dict[str, dict[str, int]] | None:
+    """``ResearchStudy/$facets`` counts by facet name and code ({"status": {"RECRUITING": 63}, ...})."""
+    if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
+        return None
+    out: dict[str, dict[str, int]] = {}
+    for param in parameters.get("parameter") or ():
+        if param.get("name") != "facet":
+            continue
+        parts = param.get("part") or []
+        name = next((p.get("valueCode") for p in parts if p.get("name") == "name"), None)
+        if not name:
+            continue
+        buckets = out.setdefault(str(name), {})
+        for bucket in (p for p in parts if p.get("name") == "bucket"):
+            sub = {p.get("name"): p for p in bucket.get("part") or ()}
+            coding = (sub.get("value") or {}).get("valueCoding") or {}
+            count = (sub.get("count") or {}).get("valueInteger")
+            key = coding.get("code") or coding.get("display")
+            if key and isinstance(count, int):
+                buckets[str(key)] = count
+    return out
+
+
+__all__ = ["Card", "Results", "cursor_of", "location_entries", "name_nearest", "read_bundle", "read_facets"]

@@ -34,7 +34,8 @@ def _at(doc: Any, pointer: str) -> Any:
 
 
 def changes(older: dict[str, Any], newer: dict[str, Any]) -> list[dict[str, str]]:
-    """One line per change: ``kind`` (added, removed, changed, moved), ``path``, ``before``, ``after``."""
+    """One line per change, in element order: ``kind`` (added, removed, changed, moved), ``path``, ``before``,
+    ``after``."""
     out = []
     for op in jsonpatch.make_patch(older, newer).patch:
         path = op.get("path", "")
@@ -48,7 +49,7 @@ def changes(older: dict[str, Any], newer: dict[str, Any]) -> list[dict[str, str]
                     "from": path_words(op["from"]) if "from" in op else "",
                     "before": shown(before) if before is not None else "",
                     "after": shown(after) if after is not None and op["op"] != "remove" else ""})
-    return out
+    return sorted(out, key=lambda c: c["path"])
 
 
 def timeline(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -182,3 +182,10 @@ def test_resource_browser_follows_references(site: Any, page: Any) -> None:
     page.goto(site.origin + "/browse/Group/no-such-group")
     assert "not known" in page.get_by_role("alert").inner_text() or "not found" in \
         page.get_by_role("alert").inner_text().lower()
+
+
+def test_serve_prints_the_pages_url_next_to_the_fhir_base(site: Any) -> None:
+    lines = site.log_path.read_text(errors="replace").splitlines()
+    assert site.base in lines
+    assert f"{site.origin}/" in lines
+    assert lines.index(site.base) < lines.index(f"{site.origin}/")

@@ -1,3 +1,13 @@
+// On a phone, the longer filters start folded (unless one is in use) so the results come into view sooner.
+(function () {
+  "use strict";
+  var more = document.querySelector("details.more-filters");
+  if (more && !more.hasAttribute("data-active") && window.matchMedia &&
+      window.matchMedia("(max-width: 48rem)").matches) {
+    more.removeAttribute("open");
+  }
+})();
+
 // Condition suggestions as you type: fills the <datalist> of the condition box from /suggest/conditions.
 // The form works without this script; it only adds the suggestions.
 (function () {

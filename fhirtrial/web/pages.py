@@ -236,7 +236,10 @@ async def browse_resource(request: Request, resource_type: str, resource_id: str
     if not answer.ok:
         ctx["error"] = answer.problem()
         return page(request, "browse.html", ctx, answer.status)
-    ctx["json"] = render(answer.body)
+    body = answer.body if isinstance(answer.body, dict) else {}
+    # Stored bodies need not keep their key order (PostgreSQL's jsonb does not): the usual head first.
+    head = {k: body[k] for k in ("resourceType", "id", "meta") if k in body}
+    ctx["json"] = render({**head, **{k: v for k, v in body.items() if k not in head}})
     return page(request, "browse.html", ctx)
 
 

@@ -67,8 +67,12 @@ def serve(
         typer.echo(f"error: cannot listen on {host}:{port}: {problem} (another server? choose one with --port)",
                    err=True)
         raise typer.Exit(1)
-    base = settings.base_url or f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}" \
-                                 f"{settings.base_path}"
+    origin = f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}"
+    base = settings.base_url or f"{origin}{settings.base_path}"
+    # The trial finder's pages sit at the root of the same server (none when the FHIR API takes the root).
+    pages = None
+    if path := settings.base_path.rstrip("/"):
+        pages = (base[:-len(path)] if base.rstrip("/").endswith(path) else origin) + "/"
     typer.echo(f"database {database}", err=True)
     if workers > 1 and settings.database_url.startswith("sqlite"):
         typer.echo(SQLITE_WORKERS_NOTE.format(workers=workers), err=True)
@@ -77,6 +81,8 @@ def serve(
     from ..rest.request_log import logging_config
 
     print(f"fhirtrial serving FHIR R4 at {base}", flush=True)
+    if pages:
+        print(f"trial finder pages at {pages}", flush=True)
     uvicorn.run("fhirtrial.rest.app:asgi", factory=True, host=host, port=port, workers=workers,
                 log_config=logging_config(settings.request_log), log_level="warning", access_log=False)
 

@@ -83,6 +83,10 @@ def create_app(settings: Settings | None = None, repo: Repository | None = None)
     # /_search must not be taken for a create of type "_search".
     for module in (definitions, system, history, search, type_level, instance):
         app.include_router(module.router, prefix=prefix)
+    if prefix:  # the pages live at the root; a FHIR API mounted there leaves them out
+        from ..web import install as install_pages  # the pages are a client of this app, mounted beside it
+
+        install_pages(app)
     openapi.install(app)
     app.state.capability_hooks.update(operation_hooks((path for path, _ in openapi.routes_of(app)), prefix))
     return app

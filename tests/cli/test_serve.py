@@ -70,6 +70,7 @@ def test_database_and_base_url_said_once_and_every_request_logged(database_url: 
     text = log.read_text()
     assert text.count(server.base) == 1, text
     assert f"fhirtrial serving FHIR R4 at {server.base}\n" in text
+    assert f"trial finder pages at {server.base.removesuffix('/fhir')}/\n" in text  # the root of the same server
     assert f"database {database_url}\n" in text  # no password in the test URLs; SQLite's is absolute already
     requests = [(m[0], m[1], m[2]) for m in REQUEST_LINE.findall(text)]
     for expected in [("PUT", "/fhir/ResearchStudy/log1", "201"), ("GET", "/fhir/ResearchStudy/log1", "200"),

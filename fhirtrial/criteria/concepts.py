@@ -70,7 +70,11 @@ class Mention:
 @lru_cache(maxsize=4096)
 def codings_of(concept: Concept) -> tuple[Coding, ...]:
     """The codings a mention of ``concept`` carries: MeSH (its own, or the broader descriptors of one of ours),
-    the ICD-10-CM codes of the same meaning, then fhirtrial's own code."""
+    its ICD-10-CM code when the cross-map names exactly one, then fhirtrial's own code.
+
+    The codings of one CodeableConcept are translations of the same concept. A descriptor cross-mapped to several
+    ICD-10-CM codes (Pneumonia: J12, J13, J15, J16, J18) is their union, which no single coding says, so it keeps
+    MeSH alone; matching still reaches every cross-mapped code through the hierarchy (hierarchy.subsumes)."""
     vocabulary = get_hierarchy().vocabulary
     out = []
     if concept.system == MESH:
@@ -78,7 +82,8 @@ def codings_of(concept: Concept) -> tuple[Coding, ...]:
     else:
         out += [Coding(MESH, code, vocabulary.by_code[(MESH, code)].display)
                 for system, code in concept.broader if system == MESH]
-    out += [Coding(ICD10CM, code, display) for code, display in concept.icd10cm]
+    if len(concept.icd10cm) == 1:
+        out += [Coding(ICD10CM, code, display) for code, display in concept.icd10cm]
     if concept.system == OWN:
         out.append(Coding(OWN, concept.code, concept.display))
     return tuple(out)

@@ -153,3 +153,13 @@ def test_synonyms() -> None:
     assert "COVID-19" not in synonyms("coronavirus", narrower=False)
     assert synonyms("") == [] and synonyms("no such illness") == []
     assert synonyms("mi") == []  # acronyms are case-sensitive
+
+
+def test_icd10cm_coding_only_when_the_cross_map_names_one_code() -> None:
+    """One CodeableConcept holds translations of one concept: COVID-19 is U07.1, but Pneumonia spreads over J12-J18,
+    so its mention keeps MeSH alone, and matching still reaches those codes through the hierarchy."""
+    by_text = {m.text.lower(): m for m in find_mentions("COVID-19 pneumonia")}
+    assert [(c.system, c.code) for c in by_text["covid-19"].codings] == [(MESH, "D000086382"), (ICD10CM, "U07.1")]
+    pneumonia = by_text["pneumonia"].codings
+    assert [(c.system, c.code) for c in pneumonia] == [(MESH, "D011014")]
+    assert subsumes(pneumonia[0], Coding(ICD10CM, "J18.9", "")) and subsumes(pneumonia[0], Coding(ICD10CM, "J15.0", ""))

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from ..errors import Gone, NotFound
 from .failures import translated
 from .history import history_page
-from .repository import HistoryPage, SearchPage, StoredResource
+from .repository import HistoryPage, SearchPage, StoredResource, Visible
 from .schema import resource
 from .unit_of_work import SQLUnitOfWork
 
@@ -62,9 +62,10 @@ class AtomicRepository:
             return history_page(self._uow.connection, resource_type, resource_id, since=since, at=at, count=count,
                                 cursor=cursor)
 
-    def search(self, request: SearchRequest, *, cursor: str | None = None) -> SearchPage:
+    def search(self, request: SearchRequest, *, cursor: str | None = None,
+               visible: Visible | None = None) -> SearchPage:
         with translated():
-            return self._repo.search_in(self._uow.connection, request, cursor)
+            return self._repo.search_in(self._uow.connection, request, cursor, visible)
 
     def find_ids(self, resource_type: str, criteria: dict[str, list[str]]) -> list[str]:
         return self._uow.find_ids(resource_type, criteria)

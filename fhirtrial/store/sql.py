@@ -104,9 +104,10 @@ class SQLRepository:
         with translated(), self.engine.connect() as conn, conn.begin():
             return self._search.search(conn, request, cursor, visible)
 
-    def search_in(self, conn: sa.Connection, request: SearchRequest, cursor: str | None = None) -> SearchPage:
+    def search_in(self, conn: sa.Connection, request: SearchRequest, cursor: str | None = None,
+                  visible: Visible | None = None) -> SearchPage:
         """``search`` on an open connection (a transaction's, store/atomic.py)."""
-        return self._search.search(conn, request, cursor)
+        return self._search.search(conn, request, cursor, visible)
 
     @contextmanager
     def atomic(self) -> Iterator[AtomicRepository]:

@@ -10,7 +10,7 @@ Unjudged, not counted either way: a MeSH code emitted for a concept whose MeSH c
 the descriptor could not be verified (the label's note says "MeSH coding left out … for: …", and that concept
 carries no MeSH coding; see tests/criteria/LABELS.md). They are listed for review.
 
-Run: .venv/bin/python benchmarks/criteria.py [--labels FILE] [--show N]
+Run: .venv/bin/python benchmarks/criteria.py [--labels FILE] [--show N] [--half registry|trials]
 """
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
 LABELS = ROOT / "tests" / "criteria" / "labels.jsonl"
 UNCODED = {"pregnancy", "breastfeeding", "contraception", "age", "sex"}
+# Two halves of the labels drawn independently, to check that a rule tuned on one generalises to the other.
+HALVES = {"registry": ("ctgov", "ctgov-extra", "ctgov-covid"), "trials": ("match/trials",)}
 
 
 def _norm(text: str) -> str:
@@ -209,6 +211,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--show", type=int, default=15, help="false positives listed per category")
+    parser.add_argument("--half", choices=sorted(HALVES), help="only the labels of one half (registry folders or "
+                        "match/trials)")
     args = parser.parse_args()
     if not (DATA / "ctgov").is_dir():
         print(f"skipped: {DATA} (the real registry records) is absent")
@@ -218,6 +222,8 @@ def main() -> None:
         print(f"no labels at {args.labels}: precision and recall not measured")
         return
     labels = [json.loads(line) for line in args.labels.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if args.half:
+        labels = [label for label in labels if label["corpus"] in HALVES[args.half]]
     evaluate(labels, args.show)
 
 

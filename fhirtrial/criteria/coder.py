@@ -9,7 +9,7 @@ import re
 from dataclasses import replace
 from functools import lru_cache
 
-from . import concepts
+from . import concepts, roles
 from .concepts import LOINC, Coding, Qualifiers
 from .demographics import age_part, sex_part, topic_parts
 from .model import CONCEPT_SYSTEM, FULL, PARTIAL, TEXT_ONLY, CodedCriterion, Part
@@ -45,14 +45,15 @@ def _groups(found: list[tuple[int, int, Measure]], text: str) -> list[list[tuple
     return groups
 
 
-def _measured(text: str, lower: str) -> tuple[list[Part], list[tuple[int, int]]]:
-    """Parts from the table, and the spans (names and thresholds) they cover."""
+def _measured(text: str, lower: str) -> tuple[list[Part], list[tuple[int, int]], list[int]]:
+    """Parts from the table, the spans (names and thresholds) they cover, and where their thresholds end."""
     found = get_measures().find(text, lower)
     if not found:
-        return [], []
+        return [], [], []
     groups = _groups(found, text)
     parts: list[Part] = []
     covered: list[tuple[int, int]] = []
+    ends: list[int] = []
     # A measure keeps its first threshold: a later one in the same criterion is mostly a conditional alternative
     # ("AST ≤ 2.5 × ULN (≤ 5 × ULN if liver metastases)"), left as text, which makes the criterion partly coded.
     seen: set[str] = set()
@@ -75,6 +76,7 @@ def _measured(text: str, lower: str) -> tuple[list[Part], list[tuple[int, int]]]
                     seen.add(m.id)
                     parts.append(Part("performance", m.name, _codings(m), start, stop, low=low, high=high))
                 covered.append((start, stop))
+            ends.append(v_end)
             continue
         for start, stop, m in group:
             if m.id in seen:
@@ -85,9 +87,10 @@ def _measured(text: str, lower: str) -> tuple[list[Part], list[tuple[int, int]]]
                 continue  # a lab named without a threshold states nothing computable: left as text
             seen.add(m.id)
             covered += [(start, stop), (t.start, t.end)]
+            ends.append(t.end)
             parts.append(Part("measurement", m.name, _codings(m), start, stop, comparator=t.comparator, value=t.value,
                               low=t.low, high=t.high, unit=t.unit, uln=t.uln, lln=t.lln))
-    return parts, covered
+    return parts, covered, ends
 
 
 def _qualified(part: Part, q: Qualifiers) -> Part:
@@ -107,16 +110,23 @@ def code_criterion(text: str) -> CodedCriterion:
     if not text.strip() or len(text) > MAX_TEXT:
         return CodedCriterion(text, (), TEXT_ONLY)
     lower = text.lower()
-    parts, covered = _measured(text, lower)
-    own = [p for p in (age_part(text, lower), sex_part(text)) if p is not None]
+    parts, covered, ends = _measured(text, lower)
+    age = age_part(text, lower)
+    if age is not None and roles.passing(text, age.start, age.end) == "population":
+        age = None  # "Lansky for patients <= 16 years": the age says where another rule applies
+    own = [p for p in (age, sex_part(text)) if p is not None]
     for p in own:
         covered.append((p.start, p.end))
     parts += own
     parts = [_qualified(p, concepts.qualifiers(text, p.start, p.end)) for p in parts]
-    topics = [_qualified(p, concepts.qualifiers(text, p.start, p.end)) for p in topic_parts(text, lower)]
+    topics = [_qualified(p, concepts.qualifiers(text, p.start, p.end)) for p in topic_parts(text, lower)
+              if roles.passing(text, p.start, p.end, p.category) not in roles.CLAUSE_RULES]
     hard = list(covered)
-    for mention in concepts.find_mentions(text):
+    mentions = concepts.find_mentions(text)
+    for mention, passing in zip(mentions, roles.roles(text, mentions, roles.asides(text, ends))):
         span = (mention.start, mention.end)
+        if passing is not None:
+            continue  # named in passing ("therapy for prostate cancer", "unless Gilbert's syndrome"): left as text
         if _overlaps(span, hard):
             continue  # the table's reading of a measurement or an age wins over a vocabulary match
         topic = next((i for i, t in enumerate(topics) if _overlaps(span, [(t.start, t.end)])), None)
@@ -124,6 +134,8 @@ def code_criterion(text: str) -> CodedCriterion:
             t = topics[topic]
             topics[topic] = replace(t, codings=t.codings + mention.codings)
             continue
+        if any(t.category == p.category for t in topics for p in topic_parts(mention.text)):
+            continue  # "pregnant women ... during their pregnancy": the topic's part says it once
         covered.append(span)
         parts.append(_qualified(Part(mention.category, mention.text.lower(), mention.codings, mention.start,
                                      mention.end), mention.qualifiers))

@@ -35,9 +35,9 @@ def test_cli_counts_by_category(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:6]]
             for line in proc.stdout.splitlines() if line.startswith("│")}
-    # "liver metastases" is a condition (criteria-concept liver-metastases): its criterion stays partly coded
-    assert rows == {"measurement": ["2", "1", "1", "0"], "age": ["1", "1", "0", "0"], "condition": ["1", "0", "1", "0"],
-                    "all criteria": ["4", "2", "1", "1"]}
+    # "liver metastases" only says where the alternative threshold applies (roles.py): not coded, and the criterion
+    # stays partly coded (the alternative is left as text)
+    assert rows == {"measurement": ["2", "1", "1", "0"], "age": ["1", "1", "0", "0"], "all criteria": ["4", "2", "1", "1"]}
     assert "75.0 % with at least one code" in " ".join(proc.stdout.split())
 
 

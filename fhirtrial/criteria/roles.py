@@ -13,6 +13,7 @@ the sentence (clauses end at ";", a sentence end or a line break; asides are par
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -109,13 +110,18 @@ CLAUSE_RULES = frozenset({"exception", "allowance", "potential"})
 _ANOTHER = re.compile(r"\b(?:other|another|different|additional|second|new)\b[\w\s-]*$", re.I)
 
 
+@lru_cache(maxsize=4096)
+def _ends(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Where the clauses of ``text`` end (the separators' starts) and where the next ones begin."""
+    found = list(_CLAUSE_END.finditer(text))
+    return tuple(m.start() for m in found), tuple(m.end() for m in found)
+
+
 def _clause(text: str, pos: int) -> tuple[int, int]:
     """The clause holding ``pos``."""
-    start = 0
-    for m in _CLAUSE_END.finditer(text, 0, pos):
-        start = m.end()
-    m = _CLAUSE_END.search(text, pos)
-    return start, m.start() if m else len(text)
+    starts, ends = _ends(text)
+    i = bisect_left(starts, pos)  # the first separator at or after pos
+    return (ends[i - 1] if i else 0), (starts[i] if i < len(starts) else len(text))
 
 
 def _aside_end(text: str, pos: int) -> int | None:

@@ -41,8 +41,7 @@ def _norm(text: str) -> str:
 
 def _segments(label: dict[str, Any], cache: dict[tuple[str, str], list[Any]]) -> list[tuple[str, int, int]] | None:
     """The text the label's anchor names, as (criterion text, start, end) segments to judge: the sub-item ("- ...")
-    holding the anchor when the label is about one sub-item of a list; every criterion under a sub-heading when the
-    anchor is that sub-heading (a lead-in line the splitter keeps as the criteria's group)."""
+    holding the anchor when the label is about one sub-item of a list; None when the anchor names no criterion."""
     key = (label["corpus"], label["nct"])
     if key not in cache:
         path = DATA / label["corpus"] / f"{label['nct']}.json"
@@ -62,8 +61,10 @@ def _segments(label: dict[str, Any], cache: dict[tuple[str, str], list[Any]]) ->
         return [(text, 0, len(text))]
     if found:
         return None
-    grouped = [c.text for c in criteria if c.group and anchor.lower() in _norm(c.group).lower()]
-    return [(t, 0, len(t)) for t in grouped] or None
+    # An anchor on a sub-heading or lead-in line ("Symptoms:", "Suspected COVID-19 with one of:") labels that line,
+    # which the splitter keeps as the group of the criteria below it, not as a criterion: the items under it are
+    # other criteria, unlabelled, so nothing is judged against this label (counted as not found).
+    return None
 
 
 def _codes(part: Part) -> set[str]:
@@ -172,7 +173,8 @@ def evaluate(labels: list[dict[str, Any]], show: int) -> None:
                 thr["labelled"] += 1
                 if any(_matches(p, concept) and p.has_value and threshold_right(p, concept) for p in parts):
                     thr["found"] += 1
-    print(f"labels: {len(labels)} ({missing} whose anchor names no criterion or sub-heading after splitting)")
+    print(f"labels: {len(labels)} ({missing} not judged: the anchor names a sub-heading or lead-in line, or no criterion, "
+          f"after splitting)")
     print(f"{'category':15s} {'emitted':>8s} {'precision':>10s} {'labelled':>9s} {'recall':>8s}")
     total_tp = total_fp = 0
     for category in sorted(set(code_tp) | set(code_fp) | set(recall_all)):

@@ -1,7 +1,6 @@
 """The eligibility criteria parser on the shapes real records use."""
 from __future__ import annotations
 
-import time
 
 from fhirtrial.criteria.split import PREAMBLE, parse_criteria
 
@@ -69,12 +68,11 @@ def test_empty_and_heading_only() -> None:
     assert parse_criteria("Inclusion Criteria:\n\nExclusion Criteria:") == []
 
 
-def test_huge_text_is_linear() -> None:
+def test_huge_text_is_split_whole() -> None:
+    # Its speed (linear in the text) is measured in benchmarks/criteria.py, not timed here.
     text = "Inclusion Criteria:\n" + "* criterion number x with words\n" * 20000 + "Exclusion Criteria:\n* e\n"
-    start = time.perf_counter()
     parsed = parse_criteria(text)
-    assert len(parsed) == 20001
-    assert time.perf_counter() - start < 2.0
+    assert len(parsed) == 20001 and [c.exclude for c in parsed].count(True) == 1
     long_line = "Inclusion " + "criteria " * 5000 + ":"
     assert parse_criteria(long_line)[0].parsed is False  # far too long to be a heading
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 
 from ..config import Settings
 from ..errors import InvalidRequest, PayloadTooLarge
+from ..jsonutil import loads
 from ..store.repository import Repository
 from .negotiation import request_is_xml
 from .xml import from_xml
@@ -58,10 +58,7 @@ async def read_json(request: Request, *, expect: type = dict, optional: bool = F
         raise InvalidRequest("The request body is empty")
     if expect is dict and request_is_xml(request):
         return from_xml(raw)
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
+    value = loads(raw)
     if not isinstance(value, expect):
         wanted = "a JSON object (a FHIR resource)" if expect is dict else "a JSON array"
         raise InvalidRequest(f"The request body must be {wanted}, not {type(value).__name__}")

@@ -25,6 +25,7 @@ from starlette.responses import FileResponse, Response
 from ...errors import FhirError, InvalidRequest, Issue, NotFound
 from ...export import jobs as jobstore
 from ...export.ndjson import SUFFIX
+from ...jsonutil import loads
 from ...resources import RESOURCE_TYPE_SET
 from ..auth import access_of, guard_export, require_bearer
 from ..context import base_url, parse_instant, prefer_handling, read_body, settings_of
@@ -97,11 +98,7 @@ async def _kickoff(request: Request, scope: str | None) -> Response:
         raw = await read_body(request)
         if raw.strip():
             require_content_type(request)
-            try:
-                body = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
-            for name, values in _parameters(body).items():
+            for name, values in _parameters(loads(raw)).items():
                 params.setdefault(name, []).extend(values)
     fmt = (params.get("_outputFormat") or [NDJSON])[-1]
     if fmt not in OUTPUT_FORMATS:

@@ -21,6 +21,7 @@ from ...errors import InvalidRequest, Issue, operation_outcome
 from ...ingest.dedupe import dedupe_last_wins
 from ...ingest.items import Origin, SourceItem, study_item
 from ...ingest.prepare import PreparedStudy, failed_item, prepare_record
+from ...jsonutil import loads
 from ..auth import require_writer
 from ..bundles import bundle, instant
 from ..context import base_url, read_body, repo_of, settings_of
@@ -122,12 +123,6 @@ async def import_ctgov(request: Request) -> Response:
     raw = await read_body(request)
     if not raw.strip():
         raise InvalidRequest("The request body is empty: send a study record or a list of them")
-    import orjson
-
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
-    items = parse_studies(value)
+    items = parse_studies(loads(raw))
     result = await blocking(_import, request, items, base_url(request))
     return fhir_response(result, fmt=fmt)

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from ..errors import Gone, InvalidRequest, NotFound
 from ..search.index import Indexer, NoIndexer
 from .atomic import AtomicRepository
-from .criteria import DEFAULT_TOKENS
 from .engine import BUSY_TIMEOUT_S, WRITE, create_engine, is_postgres
 from .failures import translated
 from .history import history_page
@@ -32,9 +31,8 @@ if TYPE_CHECKING:
 class SQLRepository:
     """Versioned resources in SQL. Thread-safe: share one instance per process.
 
-    ``indexer`` turns each stored version into search index rows, written in the same transaction. If it has
-    a method ``param_type(resource_type, name) -> str | None``, ``find_ids`` accepts every parameter it
-    reports as ``"token"``; otherwise ``identifier``, ``_tag`` and ``_security``.
+    ``indexer`` turns each stored version into search index rows, written in the same transaction.
+    ``find_ids`` (conditional interactions) runs the search engine, so it accepts every search parameter.
     """
 
     def __init__(self, url: str, indexer: Indexer | None = None, *, busy_timeout_s: float = BUSY_TIMEOUT_S,
@@ -58,12 +56,6 @@ class SQLRepository:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
-
-    def _is_token(self, resource_type: str, name: str) -> bool:
-        param_type = getattr(self.indexer, "param_type", None)
-        if callable(param_type):
-            return param_type(resource_type, name) == "token"
-        return name in DEFAULT_TOKENS
 
     # -- Repository ----------------------------------------------------------------------------------------
     def read(self, resource_type: str, resource_id: str) -> StoredResource:
@@ -95,8 +87,8 @@ class SQLRepository:
         """A write transaction (SQLite: BEGIN IMMEDIATE); commits on normal exit, rolls back on any exception."""
         with translated(), self.engine.connect().execution_options(**{WRITE: True}) as conn:
             with conn.begin():
-                yield SQLUnitOfWork(conn, self._statements, self.indexer, self._writer, self._is_token,
-                                    self._find_ids, self._dependents)
+                yield SQLUnitOfWork(conn, self._statements, self.indexer, self._writer, self._find_ids,
+                                    self._dependents)
 
     def search(self, request: SearchRequest, *, cursor: str | None = None,
                visible: Visible | None = None) -> SearchPage:

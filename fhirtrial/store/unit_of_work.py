@@ -16,7 +16,6 @@ from sqlalchemy.engine import Row
 from ..errors import Conflict, PreconditionFailed
 from ..search.index import Indexer, ResourceIndex
 from .claims import Claims
-from .criteria import ids_query
 from .failures import translated
 from .index_writer import IndexWriter
 from .related import Dependents, index_with_related, reindex
@@ -66,13 +65,11 @@ class SQLUnitOfWork:
     """The UnitOfWork of SQLRepository, bound to one connection inside an open write transaction."""
 
     def __init__(self, conn: sa.Connection, statements: Statements, indexer: Indexer, writer: IndexWriter,
-                 is_token: Callable[[str, str], bool], find_ids: Callable[..., list[str]] | None = None,
-                 dependents: Dependents | None = None) -> None:
+                 find_ids: Callable[..., list[str]], dependents: Dependents | None = None) -> None:
         self._conn = conn
         self._sql = statements
         self._indexer = indexer
         self._writer = writer
-        self._is_token = is_token
         self._find_ids = find_ids
         self._dependents = dependents if dependents is not None else Dependents(indexer)
 
@@ -98,9 +95,7 @@ class SQLUnitOfWork:
 
     @_db
     def find_ids(self, resource_type: str, criteria: dict[str, list[str]]) -> list[str]:
-        if self._find_ids is not None:  # the search engine, inside this transaction
-            return self._find_ids(self._conn, resource_type, criteria)
-        return list(self._conn.execute(ids_query(resource_type, criteria, self._is_token)).scalars())
+        return self._find_ids(self._conn, resource_type, criteria)  # the search engine, inside this transaction
 
     @_db
     def claim(self, resource_type: str, criteria: dict[str, list[str]], resource_id: str, *,

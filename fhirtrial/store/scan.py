@@ -128,8 +128,3 @@ def fetch(conn: sa.Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[st
                 found[(r[0], r[1])] = _row(*r)
     return found
 
-
-def fetch_current(repo: Any, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Row]:
-    """:func:`fetch` on a connection of its own."""
-    with translated(), _engine(repo).connect() as conn:
-        return fetch(conn, keys)

@@ -14,6 +14,7 @@ import orjson
 
 from ..mapping.ids import full_url
 from ..store import scan
+from ..store.versioning import instant
 from .graph import Key, closure, references
 
 STUDY = "ResearchStudy"
@@ -80,10 +81,6 @@ def reading_order(study: dict[str, Any], keys: list[Key]) -> list[Key]:
     return [keys[0]] + sorted(keys[1:], key=lambda k: (*tiers.get(k, (4, 0)), position[k]))
 
 
-def _instant(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _full_url(row: scan.Row, base: str | None) -> str:
     return f"{base.rstrip('/')}/{row.resource_type}/{row.id}" if base else full_url(row.resource_type, row.id)
 
@@ -92,7 +89,7 @@ def collection_bundle(result: Everything, *, base: str | None = None) -> dict[st
     """A ``collection`` Bundle; fullUrls are the server's URLs when ``base`` is given, else the deterministic
     ``urn:uuid:`` of "Type/id" the mapping uses."""
     return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "collection",
-            "timestamp": _instant(datetime.now(timezone.utc)),
+            "timestamp": instant(datetime.now(timezone.utc)),
             "entry": [{"fullUrl": _full_url(r, base), "resource": orjson.Fragment(r.body)} for r in result.rows]}
 
 

@@ -11,11 +11,7 @@ from typing import Any
 import orjson
 
 from ..store.repository import StoredResource
-
-
-def instant(moment: datetime) -> str:
-    """FHIR instant with millisecond precision in UTC."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from ..store.versioning import instant
 
 
 def now_instant() -> str:

@@ -19,7 +19,7 @@ import orjson
 from starlette.requests import Request
 
 from ..errors import FhirError, Issue, operation_outcome
-from .bundles import instant
+from ..store.versioning import instant
 from .context import settings_of
 from .negotiation import FHIR_JSON
 

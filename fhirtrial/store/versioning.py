@@ -25,9 +25,9 @@ def now_ms(not_before: datetime | None = None) -> datetime:
 
 
 def instant(ts: datetime) -> str:
-    """FHIR instant with millisecond precision in UTC, e.g. ``2026-11-25T13:11:51.123Z``."""
-    ts = ts.astimezone(timezone.utc)
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+    """FHIR instant with millisecond precision in UTC, e.g. ``2026-11-25T13:11:51.123Z`` (meta.lastUpdated,
+    Bundle timestamps and entry lastModified: the one formatter)."""
+    return ts.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def check_type(resource_type: str) -> None:

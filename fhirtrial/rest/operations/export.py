@@ -161,7 +161,7 @@ async def _job(request: Request, job_id: str) -> jobstore.Job:
 
 def manifest(job: jobstore.Job, base: str) -> dict[str, Any]:
     assert job.transaction_time is not None
-    from ..bundles import instant
+    from ...store.versioning import instant
 
     return {
         "transactionTime": instant(job.transaction_time),

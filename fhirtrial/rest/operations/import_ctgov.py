@@ -22,8 +22,9 @@ from ...ingest.dedupe import dedupe_last_wins
 from ...ingest.items import Origin, SourceItem, study_item
 from ...ingest.prepare import PreparedStudy, failed_item, prepare_record
 from ...jsonutil import loads
+from ...store.versioning import instant
 from ..auth import require_writer
-from ..bundles import bundle, instant
+from ..bundles import bundle
 from ..context import base_url, read_body, repo_of, settings_of
 from ..negotiation import negotiate, require_content_type
 from ..responses import fhir_response

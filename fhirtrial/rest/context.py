@@ -9,6 +9,8 @@ from starlette.requests import Request
 from ..config import Settings
 from ..errors import InvalidRequest, PayloadTooLarge
 from ..jsonutil import loads
+from ..resources import RESOURCE_TYPE_SET
+from ..search.results import parse_count
 from ..store.repository import Repository
 from .negotiation import request_is_xml
 from .xml import from_xml
@@ -96,3 +98,31 @@ def parse_instant(raw: str, name: str = "_since") -> datetime:
     if moment.tzinfo is None:
         raise InvalidRequest(f"{name} {raw!r} needs a time zone (an instant)", expression=name)
     return moment
+
+
+def count_param(request: Request) -> int:
+    """``_count`` of a page that is not a search (history, ``$everything``): the server's default when absent,
+    capped at its maximum, by the search parser's own rule (search/results.parse_count)."""
+    settings = settings_of(request)
+    raw = request.query_params.get("_count")
+    if raw is None:
+        return settings.default_count
+    try:
+        return parse_count(raw, settings.max_count)
+    except ValueError as exc:
+        raise InvalidRequest(f"_count {raw!r} is {exc}", expression="_count") from None
+
+
+def parse_types(values: list[str]) -> list[str] | None:
+    """``_type`` of an operation (``$export``, ``$everything``): repeated and/or comma separated, in the order
+    given without repeats; None when absent."""
+    if not values:
+        return None
+    names = [t.strip() for v in values for t in v.split(",") if t.strip()]
+    if not names:
+        raise InvalidRequest("_type is empty", expression="_type")
+    unknown = [t for t in names if t not in RESOURCE_TYPE_SET]
+    if unknown:
+        raise InvalidRequest(f"_type names resource types this server does not support: {', '.join(unknown)}",
+                             expression="_type")
+    return list(dict.fromkeys(names))

@@ -19,14 +19,12 @@ from starlette.responses import Response
 
 from ...errors import InvalidRequest, Issue, operation_outcome
 from ...export.study import STUDY, everything
-from ...resources import RESOURCE_TYPE_SET
 from ..auth import LEFT_OUT, access_of, screen
 from ..bundles import bundle, search_entry
-from ..context import base_url, repo_of
+from ..context import base_url, count_param, parse_types, repo_of
 from ..negotiation import negotiate
 from ..responses import fhir_response
 from ..routes.common import blocking
-from ..routes.history import count_param
 
 router = APIRouter()
 
@@ -46,25 +44,12 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
         raise InvalidRequest(f"Invalid page cursor {cursor[:80]!r}", expression="_cursor") from None
 
 
-def type_filter(request: Request) -> set[str] | None:
-    values = request.query_params.getlist("_type")
-    if not values:
-        return None
-    names = {t.strip() for v in values for t in v.split(",") if t.strip()}
-    unknown = sorted(n for n in names if n not in RESOURCE_TYPE_SET)
-    if unknown:
-        raise InvalidRequest(f"_type names resource types this server does not support: {', '.join(unknown)}",
-                             expression="_type")
-    if not names:
-        raise InvalidRequest("_type is empty", expression="_type")
-    return names
-
-
 @router.get("/ResearchStudy/{study_id}/$everything")
 async def study_everything(request: Request, study_id: str) -> Response:
     fmt = negotiate(request)
     count = count_param(request)
-    types = type_filter(request)
+    named = parse_types(request.query_params.getlist("_type"))
+    types = set(named) if named is not None else None
     raw_cursor = request.query_params.get("_cursor")
     offset, _version = decode_cursor(raw_cursor) if raw_cursor else (0, 0)
     visible = screen(access_of(request))  # the study's actual Groups and their members need the token

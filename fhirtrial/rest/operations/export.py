@@ -26,9 +26,8 @@ from ...errors import FhirError, InvalidRequest, Issue, NotFound
 from ...export import jobs as jobstore
 from ...export.ndjson import SUFFIX
 from ...jsonutil import loads
-from ...resources import RESOURCE_TYPE_SET
 from ..auth import access_of, guard_export, require_bearer
-from ..context import base_url, parse_instant, prefer_handling, read_body, settings_of
+from ..context import base_url, parse_instant, parse_types, prefer_handling, read_body, settings_of
 from ..negotiation import negotiate, require_content_type
 from ..responses import empty_response, http_date, outcome_response
 from ..routes.common import blocking, check_type
@@ -54,20 +53,6 @@ BULK = "Bulk data export"
 def _respond_async(request: Request) -> bool:
     return any(part.strip().lower() == "respond-async"
                for value in request.headers.getlist("prefer") for part in value.replace(",", ";").split(";"))
-
-
-def parse_types(values: list[str]) -> list[str] | None:
-    """``_type`` values (repeated and/or comma separated); None when absent."""
-    if not values:
-        return None
-    names = [t.strip() for v in values for t in v.split(",") if t.strip()]
-    if not names:
-        raise InvalidRequest("_type is empty", expression="_type")
-    unknown = [t for t in names if t not in RESOURCE_TYPE_SET]
-    if unknown:
-        raise InvalidRequest(f"_type names resource types this server does not support: {', '.join(unknown)}",
-                             expression="_type")
-    return list(dict.fromkeys(names))
 
 
 def _parameters(body: Any) -> dict[str, list[str]]:

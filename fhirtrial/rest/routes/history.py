@@ -8,10 +8,9 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...errors import InvalidRequest
 from ..auth import access_of, guard_history, guard_resource
 from ..bundles import bundle, history_entry
-from ..context import base_url, parse_instant, repo_of, settings_of
+from ..context import base_url, count_param, parse_instant, repo_of
 from ..negotiation import negotiate
 from ..responses import fhir_response
 from .common import blocking, check_type
@@ -22,16 +21,6 @@ router = APIRouter()
 def _instant_param(request: Request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
     return None if raw is None else parse_instant(raw, name)
-
-
-def count_param(request: Request) -> int:
-    settings = settings_of(request)
-    raw = request.query_params.get("_count")
-    if raw is None:
-        return settings.default_count
-    if not raw.isdigit():
-        raise InvalidRequest(f"_count {raw!r} is not a non-negative integer", expression="_count")
-    return min(int(raw), settings.max_count)
 
 
 async def _history(request: Request, resource_type: str | None, resource_id: str | None) -> Response:

@@ -6,15 +6,14 @@ is found once, with the first page, and carried in the cursor: later pages cost 
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 from datetime import datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
 from ..errors import InvalidRequest, NotFound
+from . import cursor as cursors
 from .repository import HistoryPage, StoredResource
 from .schema import UTCDateTime, resource, resource_version
 
@@ -33,20 +32,19 @@ def fingerprint(resource_type: str | None, resource_id: str | None, since: datet
 
 def encode_cursor(entry: StoredResource, total: int | None, bound_to: str) -> str:
     """An opaque cursor positioned after ``entry`` in newest-first order, carrying the first page's total."""
-    raw = orjson.dumps([entry.last_updated.isoformat(), entry.resource_type, entry.id, entry.version_id, total,
-                        bound_to])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode([entry.last_updated.isoformat(), entry.resource_type, entry.id, entry.version_id, total,
+                           bound_to])
 
 
 def decode_cursor(cursor: str, bound_to: str) -> tuple[tuple[datetime, str, str, int], int | None]:
     """The position after which the page starts, and the carried total."""
     try:
-        ts, rt, rid, vid, total, owner = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        ts, rt, rid, vid, total, owner = cursors.decode(cursor)
         when = datetime.fromisoformat(ts)
         if when.tzinfo is None or not (isinstance(rt, str) and isinstance(rid, str) and isinstance(vid, int)
                                        and (total is None or isinstance(total, int)) and isinstance(owner, str)):
             raise ValueError(cursor)
-    except (ValueError, TypeError, orjson.JSONDecodeError):
+    except (ValueError, TypeError):
         raise InvalidRequest(f"Invalid history page cursor {cursor[:80]!r}", expression="_cursor") from None
     if owner != bound_to:
         raise InvalidRequest("The page cursor belongs to another history (other level, _since or _at)",

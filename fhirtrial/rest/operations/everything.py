@@ -8,17 +8,16 @@ Dangling references are reported in an OperationOutcome entry (mode ``outcome``)
 """
 from __future__ import annotations
 
-import base64
 from typing import Any
 from urllib.parse import urlencode
 
-import orjson
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ...errors import InvalidRequest, Issue, operation_outcome
 from ...export.study import STUDY, everything
+from ...store import cursor as cursors
 from ..auth import LEFT_OUT, access_of, screen
 from ..bundles import bundle, search_entry
 from ..context import base_url, count_param, parse_types, repo_of
@@ -30,17 +29,16 @@ router = APIRouter()
 
 
 def encode_cursor(offset: int, version: int) -> str:
-    raw = orjson.dumps([offset, version])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode([offset, version])
 
 
 def decode_cursor(cursor: str) -> tuple[int, int]:
     try:
-        offset, version = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset, version = cursors.decode(cursor)
         if not (isinstance(offset, int) and isinstance(version, int) and offset >= 0):
             raise ValueError(cursor)
         return offset, version
-    except (ValueError, TypeError, orjson.JSONDecodeError):
+    except (ValueError, TypeError):
         raise InvalidRequest(f"Invalid page cursor {cursor[:80]!r}", expression="_cursor") from None
 
 

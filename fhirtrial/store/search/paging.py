@@ -2,9 +2,7 @@
 sort.by_id) of the row before (or after) the page, so pages stay correct while data changes and no OFFSET is ever used."""
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +12,7 @@ import sqlalchemy as sa
 
 from ...errors import InvalidRequest
 from ...search.request import SearchRequest
+from .. import cursor as cursors
 from .sort import Term
 
 VERSION = 1
@@ -58,12 +57,12 @@ def _load(value: Any) -> Any:
 def encode(cursor: Cursor) -> str:
     data = {"v": VERSION, "d": cursor.direction, "k": [_dump(v) for v in cursor.values], "h": cursor.fingerprint,
             "n": cursor.total}
-    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+    return cursors.encode(data)
 
 
 def decode(text: str, request: SearchRequest, terms: int, tie_break: type = int) -> Cursor:
     try:
-        raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        raw = cursors.decode(text)
         if raw["v"] != VERSION or raw["d"] not in ("next", "prev") or len(raw["k"]) != terms:
             raise ValueError("version")
         values = tuple(_load(v) for v in raw["k"])
@@ -71,7 +70,7 @@ def decode(text: str, request: SearchRequest, terms: int, tie_break: type = int)
         if total is not None and not isinstance(total, int):
             raise ValueError("total")
         cursor = Cursor(raw["d"], values, str(raw["h"]), total)
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise InvalidRequest(f"Invalid paging cursor: {type(exc).__name__}", expression="_cursor") from None
     if type(values[-1]) is not tie_break:
         raise InvalidRequest("Invalid paging cursor", expression="_cursor")

@@ -19,15 +19,13 @@ from fhirtrial.search.fallback import compile_fallback
 from fhirtrial.search.fhirpath_compile import Env, Unsupported, compile_path
 from fhirtrial.search.fulltext import content_text, narrative_text
 from fhirtrial.search.generate import split_union
-from fhirtrial.search.index import CompositeEntry, ResourceIndex, SiteEntry
+from fhirtrial.search.index import ROWS_BY_TYPE, CompositeEntry, ResourceIndex, SiteEntry
 from fhirtrial.search.references import parse_reference
 from fhirtrial.search.registry import Registry, SearchParam, default_registry
 from fhirtrial.search.trial import apply_trial_rules
 
 log = logging.getLogger(__name__)
 Evaluator = Callable[[list[Any], Env], list[Any]]
-_ROWS = {"token": "tokens", "string": "strings", "date": "dates", "number": "numbers", "quantity": "quantities",
-         "reference": "references", "uri": "uris"}
 _RESOLVED_PREFIX = re.compile(r"^\(*([A-Za-z]+(?:\.[A-Za-z]+)*)\.resolve\(\)\.")
 
 
@@ -176,7 +174,7 @@ class FhirPathIndexer:
                 adder = ADDERS[comp_param.type]
                 for v in values:
                     adder(scratch, comp_param.code, v)
-                rows = [e for e in getattr(scratch, _ROWS[comp_param.type]) if e.param == comp_param.code
+                rows = [e for e in getattr(scratch, ROWS_BY_TYPE[comp_param.type]) if e.param == comp_param.code
                         # Text-only concepts cannot match a composite's system|code component.
                         and (comp_param.type != "token" or e.code is not None)]
                 if not rows:

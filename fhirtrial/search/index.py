@@ -125,6 +125,14 @@ class ResourceIndex:
     content: str = ""
 
 
+# Search parameter type -> the ResourceIndex attribute that holds its entries (matching reads them in memory; the
+# store keeps each attribute's rows in one table: store/schema.INDEX_TABLES and idx_composite).
+ROWS_BY_TYPE: dict[str, str] = {
+    "token": "tokens", "string": "strings", "date": "dates", "number": "numbers", "quantity": "quantities",
+    "reference": "references", "uri": "uris", "special": "positions", "composite": "composites", "site": "sites",
+}
+
+
 class Indexer(Protocol):
     """Turns a resource (as JSON) into its index entries; pure, so it can run anywhere."""
 

@@ -12,13 +12,10 @@ from typing import Any, Callable
 
 from fhirtrial.search.convert import IDENTIFIER, OF_TYPE
 from fhirtrial.search.geo import haversine_km
-from fhirtrial.search.index import ResourceIndex
+from fhirtrial.search.index import ROWS_BY_TYPE, ResourceIndex
 from fhirtrial.search.request import (CompositeValue, DateValue, Filter, MissingValue, NearValue, NumberValue,
                                       OfTypeValue, QuantityValue, ReferenceValue, TextValue, TokenValue, UriValue, Value)
 
-_ROWS = {"token": "tokens", "string": "strings", "date": "dates", "number": "numbers", "quantity": "quantities",
-         "reference": "references", "uri": "uris", "special": "positions", "composite": "composites",
-         "site": "sites"}
 
 
 def compare_ranges(prefix: str, low: Any, high: Any, sl: Any, sh: Any, ap_margin: Any) -> bool:
@@ -155,7 +152,7 @@ def _kind(value: Value) -> str:
 
 def matches(f: Filter, index: ResourceIndex) -> bool:
     """Whether a resource with this index satisfies one filter (its values ORed) on its own type."""
-    rows = [e for e in getattr(index, _ROWS.get(f.type, "tokens")) if e.param == f.param]
+    rows = [e for e in getattr(index, ROWS_BY_TYPE.get(f.type, "tokens")) if e.param == f.param]
     if f.values and isinstance(f.values[0], MissingValue):
         present = bool(rows) or any(e.param.startswith(f.param + ":") for e in index.tokens)
         return any(v.missing != present for v in f.values if isinstance(v, MissingValue))

@@ -7,15 +7,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..schema import (idx_composite, idx_date, idx_number, idx_position, idx_quantity, idx_reference, idx_site,
-                      idx_string, idx_token, idx_uri)
+from ...search.index import ROWS_BY_TYPE
+from ..schema import INDEX_TABLES, idx_composite
 
-# Filter.type -> index table (matching._ROWS names the same rows in memory).
-TABLES: dict[str, sa.Table] = {
-    "token": idx_token, "string": idx_string, "date": idx_date, "number": idx_number, "quantity": idx_quantity,
-    "reference": idx_reference, "uri": idx_uri, "special": idx_position, "composite": idx_composite,
-    "site": idx_site,
-}
+# Filter.type -> index table: the table of the ResourceIndex attribute holding that type's entries.
+_TABLE_OF_ROWS = {**{attr: table for attr, (table, _bit) in INDEX_TABLES.items()}, "composites": idx_composite}
+TABLES: dict[str, sa.Table] = {ptype: _TABLE_OF_ROWS[attr] for ptype, attr in ROWS_BY_TYPE.items()}
 
 
 @dataclass(slots=True)

@@ -15,9 +15,10 @@ from typing import Any
 
 from ..search.index import Indexer
 from ..store.bulk import BulkWriter, StudyResult
+from ..store.prepared import PreparedStudy
 from .dedupe import dedupe_last_wins
 from .items import Origin, SourceItem, study_item
-from .prepare import PreparedStudy, SeenShared, failed_item, init_worker, prepare_in_worker, prepare_record
+from .prepare import SeenShared, failed_item, init_worker, prepare_in_worker, prepare_record
 
 DEFAULT_BATCH = 500
 _CHUNK = 16

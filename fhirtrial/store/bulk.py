@@ -24,13 +24,13 @@ from ..errors import FhirError, IndexingError
 from . import deferred
 from .engine import WRITE
 from .failures import DB_ERRORS
-from .index_writer import _COMPOSITE_COLUMNS, IndexWriter, pg_safe
+from .index_writer import COMPOSITE_COLUMNS, IndexWriter, pg_safe
 from .related import Dependents, index_with_related, reindex
 from .schema import COMPOSITE_BIT, FTS_BIT, FTS_TABLE, INDEX_TABLES, idx_composite, idx_reference, resource
 from .versioning import comparable_content, stamp
 
 if TYPE_CHECKING:
-    from ..ingest.prepare import IndexRows, PreparedResource, PreparedStudy
+    from .prepared import IndexRows, PreparedResource, PreparedStudy
     from .sql import SQLRepository
 
 Outcome = Literal["created", "updated", "unchanged"]
@@ -127,7 +127,7 @@ class BulkWriter:
         self._clear_sql: dict[int, str] = {}
         for attr, (table, bit) in _TABLES.items():
             names = ["resource_type", "resource_id",
-                     *(_COMPOSITE_COLUMNS if table is idx_composite
+                     *(COMPOSITE_COLUMNS if table is idx_composite
                        else (c.name for c in table.columns if c.name not in ("pk", "resource_type", "resource_id")))]
             self._index_sql[attr] = (f"INSERT INTO {table.name} ({', '.join(names)}) "
                                      f"VALUES ({', '.join([p] * len(names))})")
@@ -342,7 +342,7 @@ class BulkWriter:
         """Index rows computed by the writer (rare: a clock step back, a shared resource the worker skipped,
         a resolved resource outside the study), with related resources as the unit of work resolves them:
         the study's own from the batch, any other from the database as written so far."""
-        from ..ingest.prepare import index_rows
+        from .prepared import index_rows
 
         wanted = getattr(self.indexer, "references_to_resolve", None)
         keys = wanted(stamped) if wanted is not None else []

@@ -81,8 +81,8 @@ def pg_safe(text: str) -> str:
     return text.replace("\x00", " ")[:_PG_TEXT_LIMIT]
 
 
-_COMPOSITE_COLUMNS = tuple(c.name for c in idx_composite.columns
-                           if c.name not in ("pk", "resource_type", "resource_id"))
+COMPOSITE_COLUMNS = tuple(c.name for c in idx_composite.columns
+                          if c.name not in ("pk", "resource_type", "resource_id"))
 
 
 def composite_row(entry: CompositeEntry) -> dict[str, Any] | None:
@@ -91,7 +91,7 @@ def composite_row(entry: CompositeEntry) -> dict[str, Any] | None:
     if len(entry.components) != 2 or not isinstance(entry.components[0], TokenEntry):
         return None
     first, second = entry.components
-    row: dict[str, Any] = dict.fromkeys(_COMPOSITE_COLUMNS)
+    row: dict[str, Any] = dict.fromkeys(COMPOSITE_COLUMNS)
     row.update(param=entry.param, c1_system=first.system, c1_code=first.code)
     if isinstance(second, TokenEntry):
         row.update(c2_system=second.system, c2_code=second.code)

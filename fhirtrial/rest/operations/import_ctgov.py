@@ -20,8 +20,9 @@ from starlette.responses import Response
 from ...errors import InvalidRequest, Issue, operation_outcome
 from ...ingest.dedupe import dedupe_last_wins
 from ...ingest.items import Origin, SourceItem, study_item
-from ...ingest.prepare import PreparedStudy, failed_item, prepare_record
+from ...ingest.prepare import failed_item, prepare_record
 from ...jsonutil import loads
+from ...store.prepared import PreparedStudy
 from ...store.versioning import instant
 from ..auth import require_writer
 from ..bundles import bundle

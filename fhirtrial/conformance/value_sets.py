@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from ..errors import Issue
 from ..mapping.tables import Tables, get_tables
-from ..search.generate import split_union
+from ..search.fhirpath_syntax import split_union
 from ..search.registry import Registry, default_registry
 from ..search.request import SearchRequest, TokenValue
 

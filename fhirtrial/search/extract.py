@@ -8,7 +8,6 @@ at write time.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from itertools import product
 from typing import Any, Callable, Mapping
@@ -17,8 +16,8 @@ from fhirtrial.errors import FhirError, IndexingError
 from fhirtrial.search.convert import ADDERS, add_number, add_reference, add_token
 from fhirtrial.search.fallback import compile_fallback
 from fhirtrial.search.fhirpath_compile import Env, Unsupported, compile_path
+from fhirtrial.search.fhirpath_syntax import resolved_paths, split_union
 from fhirtrial.search.fulltext import content_text, narrative_text
-from fhirtrial.search.generate import split_union
 from fhirtrial.search.index import ROWS_BY_TYPE, CompositeEntry, ResourceIndex, SiteEntry
 from fhirtrial.search.references import parse_reference
 from fhirtrial.search.registry import Registry, SearchParam, default_registry
@@ -26,7 +25,6 @@ from fhirtrial.search.trial import apply_trial_rules
 
 log = logging.getLogger(__name__)
 Evaluator = Callable[[list[Any], Env], list[Any]]
-_RESOLVED_PREFIX = re.compile(r"^\(*([A-Za-z]+(?:\.[A-Za-z]+)*)\.resolve\(\)\.")
 
 
 class _Env:
@@ -190,8 +188,7 @@ class FhirPathIndexer:
         rtype = resource.get("resourceType", "")
         finders = self._resolving.get(rtype)
         if finders is None:
-            prefixes = {m[1] for c in self.plan(rtype) for part in split_union(c.param.expression or "")
-                        if (m := _RESOLVED_PREFIX.match(part))}
+            prefixes = {p for c in self.plan(rtype) for p in resolved_paths(c.param.expression or "")}
             finders = self._resolving[rtype] = [compile_path(prefix, rtype).fn for prefix in sorted(prefixes)]
         if not finders:
             return wanted

@@ -190,3 +190,29 @@ class _Parser:
 
 def parse(text: str) -> Node:
     return _Parser(text).parse()
+
+
+def split_union(expression: str) -> list[str]:
+    """Top-level ``|`` operands of a FHIRPath expression (parentheses and quotes respected)."""
+    parts, depth, quote, start = [], 0, False, 0
+    for i, ch in enumerate(expression):
+        if ch == "'" and (i == 0 or expression[i - 1] != "\\"):
+            quote = not quote
+        elif not quote and ch == "(":
+            depth += 1
+        elif not quote and ch == ")":
+            depth -= 1
+        elif not quote and depth == 0 and ch == "|":
+            parts.append(expression[start:i].strip())
+            start = i + 1
+    parts.append(expression[start:].strip())
+    return parts
+
+
+_RESOLVED_PREFIX = re.compile(r"^\(*([A-Za-z]+(?:\.[A-Za-z]+)*)\.resolve\(\)\.")
+
+
+def resolved_paths(expression: str) -> set[str]:
+    """The paths whose targets an expression resolves (``Path.resolve().`` opening one of its union operands):
+    indexing it needs those resources."""
+    return {m[1] for part in split_union(expression) if (m := _RESOLVED_PREFIX.match(part))}

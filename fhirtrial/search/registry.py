@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from fhirtrial.resources import SERVED_TYPES
-from fhirtrial.search.generate import split_union
+from fhirtrial.search.fhirpath_syntax import split_union
 
 DEFINITIONS = Path(__file__).with_name("definitions")
 R4_FILE = DEFINITIONS / "search-parameters-r4.json"

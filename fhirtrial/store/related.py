@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from ..search.fhirpath_syntax import resolved_paths
 from ..search.index import Indexer, ResourceIndex
 from .index_writer import IndexWriter
 from .schema import idx_reference, resource
@@ -67,11 +68,8 @@ class Dependents:
     def resolving(self, resource_type: str) -> bool:
         found = self._resolving.get(resource_type)
         if found is None:
-            from ..search.extract import _RESOLVED_PREFIX, split_union  # the indexer's own rule
-
-            plan = getattr(self.indexer, "plan", None)
-            found = bool(plan) and any(_RESOLVED_PREFIX.match(part) for c in plan(resource_type)
-                                       for part in split_union(c.param.expression or ""))
+            plan = getattr(self.indexer, "plan", None)  # the indexer's own rule (search/extract.py)
+            found = bool(plan) and any(resolved_paths(c.param.expression or "") for c in plan(resource_type))
             self._resolving[resource_type] = found
         return found
 

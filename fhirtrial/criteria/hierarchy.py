@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .vocabulary import ICD10CM, MESH, Concept, Vocabulary, _cached, mesh_ui, vocabulary_dir
+from .vocabulary import ICD10CM, MESH, Concept, Vocabulary, mesh_ui, vocabulary_at, vocabulary_dir
 
 _ICD_SHAPE = re.compile(r"[A-Z]\d[0-9A-Z][0-9A-Z]{0,4}")
 
@@ -95,7 +95,7 @@ class Hierarchy:
 
 @lru_cache(maxsize=4)
 def _compiled(directory: str) -> Hierarchy:
-    return Hierarchy(_cached(directory))
+    return Hierarchy(vocabulary_at(directory))
 
 
 def get_hierarchy() -> Hierarchy:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .normalize import Token, key, raw_key, tokens
-from .vocabulary import Concept, Vocabulary, VocabularyError, _cached, vocabulary_dir
+from .vocabulary import Concept, Vocabulary, VocabularyError, vocabulary_at, vocabulary_dir
 
 _END = ""  # the terminal key of a trie node (no token is empty)
 _RAW = "\x00"  # prefix of a case-sensitive (acronym) trie key
@@ -119,7 +119,7 @@ class Matcher:
 
 @lru_cache(maxsize=4)
 def _compiled(directory: str) -> Matcher:
-    return Matcher(_cached(directory))
+    return Matcher(vocabulary_at(directory))
 
 
 def get_matcher() -> Matcher:

@@ -206,7 +206,8 @@ def load_vocabulary(directory: Path, codesystem: Path = OWN_CODESYSTEM) -> Vocab
 
 
 @lru_cache(maxsize=4)
-def _cached(directory: str) -> Vocabulary:
+def vocabulary_at(directory: str) -> Vocabulary:
+    """The vocabulary of a folder, loaded once (the hierarchy and the matcher share it)."""
     return load_vocabulary(Path(directory))
 
 
@@ -224,4 +225,4 @@ def _folder(mappings_dir: Path) -> str:
 
 def get_vocabulary() -> Vocabulary:
     """The configured vocabulary, loaded once per directory."""
-    return _cached(vocabulary_dir())
+    return vocabulary_at(vocabulary_dir())

@@ -92,7 +92,9 @@ class SQLRepository:
 
     def search(self, request: SearchRequest, *, cursor: str | None = None,
                visible: Visible | None = None) -> SearchPage:
-        """Run a parsed search in one read transaction (matches, total and includes from one snapshot)."""
+        """Run a parsed search in one read transaction. On SQLite that is one snapshot (WAL): matches, total and
+        includes agree. On PostgreSQL (READ COMMITTED) each statement sees what was committed when it began, so a
+        write committed in between may show in the total or the includes and not in the matches."""
         with translated(), self.engine.connect() as conn, conn.begin():
             return self._search.search(conn, request, cursor, visible)
 

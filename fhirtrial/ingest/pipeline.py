@@ -134,7 +134,8 @@ def run_import(paths: list[Path | str], writer: BulkWriter, *, jobs: int = 1, ba
     """Import every study of ``paths``; ``on_batch`` sees the running summary and each written batch.
 
     Every resource goes through the server's one validator (fhirtrial.validation) under ``strictness``
-    (default ``Settings.validation``), as a REST write would; ``validate=False`` skips it.
+    (default ``Settings.validation``), as a REST write does (ingest/prepare.validation_issues); ``validate=False``
+    skips it.
 
     ``bulk``: set the search indexes aside while loading and build them at the end (store.deferred): True
     always, None when the input is large enough to gain from it, False never. With True or None the indexes

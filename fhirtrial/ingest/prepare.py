@@ -77,8 +77,10 @@ def _index(indexer: Indexer, body: dict[str, Any], related: dict[str, dict[str, 
 
 
 def validation_issues(resource: dict[str, Any], strictness: str) -> tuple[list[Issue], list[Issue]]:
-    """(errors, warnings) as a REST write of ``resource`` would get them: the store's type, id and body checks,
-    then the server's one validator (fhirtrial.validation) under ``strictness``."""
+    """(errors, warnings) of ``resource``: the store's type, id and body checks, then the server's one validator
+    (fhirtrial.validation) under ``strictness``. A REST write runs the same two (the validator first, the store's
+    checks as it stores), so the same resources are refused; one that fails both may be refused here with another
+    first error."""
     from ..validation import write_issues
 
     try:
@@ -93,8 +95,8 @@ def validation_issues(resource: dict[str, Any], strictness: str) -> tuple[list[I
 def prepare_record(record: dict[str, Any], nct_id: str | None, origin: str, indexer: Indexer, *,
                    validate: bool = True, strictness: str = "error",
                    seen: SeenShared | None = None) -> PreparedStudy:
-    """Map, validate (under ``strictness``, unless ``validate`` is false), stamp and index one record; every
-    failure becomes a failed PreparedStudy."""
+    """Map, validate (under ``strictness``; with ``validate`` false neither the validator nor the store's checks
+    run: trusted re-imports only), stamp and index one record; every failure becomes a failed PreparedStudy."""
     from ..mapping import MappingError, map_study
 
     try:

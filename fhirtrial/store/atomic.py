@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from ..errors import Gone, NotFound
 from .failures import translated
 from .history import history_page
+from .reader import current
 from .repository import HistoryPage, SearchPage, StoredResource, Visible
 from .schema import resource
 from .unit_of_work import SQLUnitOfWork
@@ -44,13 +44,7 @@ class AtomicRepository:
     def read(self, resource_type: str, resource_id: str) -> StoredResource:
         with translated():
             row = self._uow.connection.execute(self._read, {"rt": resource_type, "rid": resource_id}).first()
-        if row is None:
-            raise NotFound(f"Resource {resource_type}/{resource_id} is not known", expression="id")
-        version_id, last_updated, deleted, body = row
-        if deleted:
-            raise Gone(f"Resource {resource_type}/{resource_id} was deleted (version {version_id})",
-                       headers={"ETag": f'W/"{version_id}"'})
-        return StoredResource(resource_type, resource_id, version_id, last_updated, False, body.encode())
+        return current(resource_type, resource_id, row)
 
     def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
         with translated():

@@ -23,6 +23,20 @@ _PG_READ = ("SELECT version_id, last_updated, deleted, body::text FROM resource 
 _UTC = timezone.utc
 
 
+def current(resource_type: str, resource_id: str, row: Any) -> StoredResource:
+    """A read's answer from the row (version_id, last_updated, deleted, body) of ``resource``: NotFound when there
+    is none, Gone when it is a delete."""
+    if row is None:
+        raise NotFound(f"Resource {resource_type}/{resource_id} is not known", expression="id")
+    version_id, last_updated, deleted, body = row
+    if deleted:
+        raise Gone(f"Resource {resource_type}/{resource_id} was deleted (version {version_id})",
+                   headers={"ETag": f'W/"{version_id}"'})
+    if isinstance(last_updated, str):  # raw sqlite3 (the hot path reads without SQLAlchemy's types)
+        last_updated = datetime.fromisoformat(last_updated).replace(tzinfo=_UTC)
+    return StoredResource(resource_type, resource_id, version_id, last_updated, False, body.encode())
+
+
 class Reader:
     """A LIFO pool of autocommit connections used only for single-statement reads."""
 
@@ -58,15 +72,7 @@ class Reader:
                 row = self._fetch((resource_type, resource_id), fresh=True)
             except DB_ERRORS as exc:
                 raise translate(exc) from exc
-        if row is None:
-            raise NotFound(f"Resource {resource_type}/{resource_id} is not known", expression="id")
-        version_id, last_updated, deleted, body = row
-        if deleted:
-            raise Gone(f"Resource {resource_type}/{resource_id} was deleted (version {version_id})",
-                       headers={"ETag": f'W/"{version_id}"'})
-        if isinstance(last_updated, str):
-            last_updated = datetime.fromisoformat(last_updated).replace(tzinfo=_UTC)
-        return StoredResource(resource_type, resource_id, version_id, last_updated, False, body.encode())
+        return current(resource_type, resource_id, row)
 
     def _fetch(self, params: tuple[str, str], fresh: bool = False) -> Any:
         conn = None

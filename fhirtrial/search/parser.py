@@ -16,7 +16,6 @@ from fhirtrial.search.registry import Registry, SearchParam, default_registry
 from fhirtrial.search.request import (ChainLink, CompositeValue, Filter, Ignored, MissingValue, SearchRequest,
                                       TextValue, Value)
 
-RESULT_PARAMS = frozenset({"_sort", "_count", "_total", "_summary", "_elements", "_include", "_revinclude", "_type"})
 # Owned by the REST layer; handed back untouched.
 PASSTHROUGH = frozenset({"_format", "_pretty", "_cursor"})
 # Result parameters of the spec this server does not support, and why (reported, or 400 under strict handling).

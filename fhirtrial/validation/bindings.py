@@ -9,7 +9,6 @@ from typing import Any, Iterable
 
 from ..errors import Issue
 from .tables import Child, Tables
-from .fast_structure import Node
 
 _SHOWN = 25  # list the allowed codes in the message when the value set is this small
 
@@ -84,11 +83,3 @@ def check_element(tables: Tables, bound: Bound, data: dict[str, Any], expression
             issue = check(tables, value_set, item, f"{expression}.{child.name}{suffix}")
             if issue is not None:
                 issues.append(issue)
-
-
-def check_bindings(tables: Tables, nodes: Iterable[Node]) -> list[Issue]:
-    """One issue per value outside its required value set."""
-    issues: list[Issue] = []
-    for data, type_key, _, expression in nodes:
-        check_element(tables, bound_children(tables, type_key), data, expression, issues)
-    return issues

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import Issue
 from .tables import Tables
-from .fast_structure import Node
 
 RESOURCE_TYPES_VS = "http://hl7.org/fhir/ValueSet/resource-types"
 
@@ -71,12 +70,3 @@ def check_reference(tables: Tables, data: dict[str, Any], expression: str, resou
     problem = reference_problem(tables, value)
     if problem is not None:
         issues.append(Issue("error", "value", f"Invalid reference '{value}' at '{where}': {problem}", (where,)))
-
-
-def check_references(tables: Tables, nodes: Iterable[Node], resource: dict[str, Any]) -> list[Issue]:
-    """One issue per Reference whose ``reference`` is malformed or names a missing contained resource."""
-    issues: list[Issue] = []
-    for data, type_key, _, expression in nodes:
-        if type_key == "Reference":
-            check_reference(tables, data, expression, resource, issues)
-    return issues

@@ -38,7 +38,7 @@ class ServerProcess:
             env=full_env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 30) -> None:
+    def _wait_ready(self, timeout: float = 90) -> None:  # generous: a loaded 2-core machine starts 3 workers slowly
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     export_batch_delay_s: NonNegativeFloat = 0.0  # a throttle after each batch, for tests and demos
     export_stale_s: PositiveFloat = 60.0  # a running job with no heartbeat for this long is taken over
     export_retention_h: NonNegativeFloat = 24.0  # finished jobs and their files are removed this long after; 0 = kept
-    # Plain reads served from memory until the next commit (SQLite only; store/read_cache.py). 0 turns it off.
+    # Plain reads served from memory until the next commit by anyone (store/read_cache.py). 0 turns it off.
     read_cache_mb: NonNegativeInt = 64
     # Every write path (REST, batch/transaction, $import-ctgov, fhirtrial import): "error" rejects invalid
     # resources; "warning" stores those whose only errors are bindings, invariants or references, and reports them.

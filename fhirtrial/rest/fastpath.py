@@ -3,7 +3,9 @@
 Reads are most of an EHR's traffic; going through the framework's routing and threadpool costs ten times the
 store's own read. Anything but a plain ``GET [base]/Type/id`` (query, conditional headers, CORS, errors) falls
 through to the full route, which gives the same answer more slowly. Answers are kept in a ReadCache until the
-database's next commit: on this path the SELECT, not the framework, was the largest cost.
+database's next commit: on this path the SELECT, not the framework, was the largest cost. Each request asks the
+database's committed state first (store/freshness.py; on PostgreSQL one query shared by every request that
+arrived while the previous one was in flight), so an answer is never older than the request.
 
 SQLite reads run on the event loop (a WAL read never waits for a writer, and costs microseconds: less than a
 thread hop); a PostgreSQL read is a network round trip that can wait on locks, so it runs in the thread pool and
@@ -22,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import FhirError
 from ..resources import RESOURCE_TYPE_SET
 from ..search.compartment import patient_compartment
+from ..store.freshness import Freshness
 from ..store.read_cache import ReadCache
 from .auth import access
 from .negotiation import CONTENT_TYPE, accepts_json
@@ -37,7 +40,8 @@ class ReadFastPath:
         self.app = app
         self.owner = owner
         self.pattern = re.compile(re.escape(prefix.rstrip("/")) + r"/([A-Za-z]+)/([A-Za-z0-9\-.]{1,64})")
-        self._cache: ReadCache[Answer] = ReadCache(None, 0)
+        self._cache: ReadCache[Answer] = ReadCache(0)
+        self._freshness: Freshness | None = None
         self._cache_repo: Any = None  # the repository the cache belongs to (a restart opens a new one)
         self._inline_repo: Any = None  # that repository when its reads may run on the loop (SQLite)
 
@@ -65,7 +69,8 @@ class ReadFastPath:
             return False
         cache = self._cache_for(repo)
         key = (resource_type, resource_id)
-        answer = cache.get(key)
+        version = await self._freshness.version() if self._freshness is not None else None
+        answer = cache.get(key, version)
         if answer is None:
             try:
                 if self._inline_repo is repo:
@@ -78,7 +83,7 @@ class ReadFastPath:
                        (b"last-modified", http_date(stored.last_updated).encode()),
                        (b"content-length", str(len(stored.body)).encode())], stored.body,
                       compartment.holds_json(resource_type, stored.body))
-            cache.put(key, answer, len(stored.body) + 200)
+            cache.put(key, answer, len(stored.body) + 200, version)
         if answer[2] and not granted:
             return False
         await send({"type": "http.response.start", "status": 200, "headers": answer[0]})
@@ -87,10 +92,11 @@ class ReadFastPath:
 
     def _cache_for(self, repo: Any) -> ReadCache[Answer]:
         if repo is not self._cache_repo:
-            probe = getattr(repo, "change_probe", None)
             settings = getattr(self.owner.state, "settings", None)
             size = getattr(settings, "read_cache_mb", 0) * 1024 * 1024
-            self._cache = ReadCache(probe() if probe is not None and size > 0 else None, size)
+            opener = getattr(repo, "freshness", None)
+            self._freshness = opener() if opener is not None and size > 0 else None
+            self._cache = ReadCache(size if self._freshness is not None else 0)
             self._cache_repo = repo
             self._inline_repo = repo if getattr(repo, "dialect", None) == "sqlite" else None
         return self._cache

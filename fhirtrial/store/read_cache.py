@@ -1,47 +1,19 @@
 """Answers to plain reads kept until the database's next commit, https://hl7.org/fhir/R4/http.html#read.
 
-Validity comes from SQLite's whole-database change counter (``PRAGMA data_version``,
-https://www.sqlite.org/pragma.html#pragma_data_version), asked on every lookup on a connection that never
-writes: any commit by any connection of any process changes it, and the cache is emptied. A cached answer
-is therefore never older than a read of the database at the moment of the lookup. PostgreSQL has no such
-cheap counter, so there the cache reads through.
+Each lookup carries the database's ``Version`` asked for that request (store/freshness.py: SQLite's
+``PRAGMA data_version``, PostgreSQL's current snapshot), after the request arrived: a new committed state empties
+the cache, and an answer is kept only under the state it was asked under, so it is never older than a read of
+the database made when the request came in, whichever process or host committed.
 """
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import Generic, TypeVar
 
-import sqlalchemy as sa
-
-from .engine import sqlite_pragmas
+from .freshness import Version
 
 V = TypeVar("V")
-
-
-def change_probe(url: sa.URL, busy_timeout_s: float) -> Probe | None:
-    """A callable whose value changes whenever anything is committed to the database; None if there is none."""
-    if url.get_backend_name() != "sqlite":
-        return None
-    conn = sqlite3.connect(url.database or "", timeout=busy_timeout_s, check_same_thread=False,
-                           isolation_level=None)
-    sqlite_pragmas(conn, busy_timeout_s)
-    return Probe(conn)
-
-
-class Probe:
-    """``PRAGMA data_version`` on its own connection (used by one thread); ``close`` releases it."""
-
-    __slots__ = ("_conn",)
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __call__(self) -> int:
-        return self._conn.execute("PRAGMA data_version").fetchone()[0]
-
-    def close(self) -> None:
-        self._conn.close()
+_NONE = object()
 
 
 class ReadCache(Generic[V]):
@@ -49,33 +21,37 @@ class ReadCache(Generic[V]):
 
     Not thread-safe: one per thread (the fast path keeps one on the event loop's thread)."""
 
-    def __init__(self, probe: Callable[[], int] | None, max_bytes: int) -> None:
-        self._probe = probe if max_bytes > 0 else None
+    def __init__(self, max_bytes: int) -> None:
         self._max_bytes = max_bytes
         self._values: dict[Hashable, V] = {}
         self._bytes = 0
-        self._version: int | None = None
+        self._seq = -1
+        self._state: Hashable = _NONE
 
     @property
     def enabled(self) -> bool:
-        return self._probe is not None
+        return self._max_bytes > 0
 
-    def get(self, key: Hashable) -> V | None:
-        if self._probe is None:
+    def get(self, key: Hashable, version: Version | None) -> V | None:
+        """The value kept for ``key`` if the database is still as it was when the value was read."""
+        if version is None or self._max_bytes <= 0:
             return None
-        version = self._probe()
-        if version != self._version:
-            self.clear()
-            self._version = version
-            return None
+        seq, state = version
+        if state != self._state:
+            if seq > self._seq:  # a newer state: everything kept is older than it
+                self.clear()
+                self._seq, self._state = seq, state
+            return None  # (an older probe's answer, overtaken meanwhile, changes nothing)
+        self._seq = max(seq, self._seq)
         return self._values.get(key)
 
-    def put(self, key: Hashable, value: V, size: int) -> None:
-        """Keep ``value`` (``size`` bytes); call only after a ``get`` of the same key missed."""
-        if self._probe is None or size > self._max_bytes:
+    def put(self, key: Hashable, value: V, size: int, version: Version | None) -> None:
+        """Keep ``value`` (``size`` bytes), read after ``version`` was asked; dropped if the state moved on."""
+        if version is None or version[1] != self._state or size > self._max_bytes:
             return
         if self._bytes + size > self._max_bytes:
-            self.clear()
+            self._values.clear()
+            self._bytes = 0
         self._values[key] = value
         self._bytes += size
 

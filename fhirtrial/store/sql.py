@@ -15,7 +15,7 @@ from .engine import BUSY_TIMEOUT_S, WRITE, create_engine, is_postgres
 from .failures import translated
 from .history import history_page
 from .index_writer import IndexWriter
-from .read_cache import Probe, change_probe
+from .freshness import Freshness, open_freshness
 from .reader import Reader
 from .related import Dependents
 from .repository import HistoryPage, SearchPage, StoredResource, Visible
@@ -44,7 +44,7 @@ class SQLRepository:
         self._statements = Statements(self.postgres)
         self._reader = Reader(self.engine.url, busy_timeout_s=busy_timeout_s)
         self._busy_timeout_s = busy_timeout_s
-        self._probes: list[Probe] = []
+        self._probes: list[Freshness] = []
         self._search = SearchEngine(self.postgres)
         self._dependents = Dependents(self.indexer)
         v = resource_version.c
@@ -131,11 +131,10 @@ class SQLRepository:
                                  expression=bad.name)
         return self._search.find_ids(conn, request)
 
-    def change_probe(self) -> Probe | None:
-        """A new read_cache.change_probe on this database (None on PostgreSQL), closed with the repository."""
-        probe = change_probe(self.engine.url, self._busy_timeout_s)
-        if probe is not None:
-            self._probes.append(probe)
+    def freshness(self) -> Freshness:
+        """A new store/freshness.py probe of this database's committed state, closed with the repository."""
+        probe = open_freshness(self.engine.url, self._busy_timeout_s)
+        self._probes.append(probe)
         return probe
 
     def close(self) -> None:

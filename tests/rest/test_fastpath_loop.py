@@ -20,7 +20,9 @@ def test_a_slow_read_does_not_delay_metadata(database_url: str, repo: Any, tmp_p
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite's fast path reads on the loop by design: a WAL read never waits for a writer")
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/fhir+json"}
-    with ServerProcess(database_url, tmp_path / "server.log", token=TOKEN) as server:
+    # Without the read cache, which would answer the repeated read without the database.
+    with ServerProcess(database_url, tmp_path / "server.log", token=TOKEN,
+                       env={"FHIRTRIAL_READ_CACHE_MB": "0"}) as server:
         url = f"{server.base}/ResearchStudy/slow"
         body = {"resourceType": "ResearchStudy", "id": "slow", "status": "active"}
         assert httpx.put(url, json=body, headers=headers).status_code == 201

@@ -1,9 +1,12 @@
 """Read-by-id and create throughput of fhirtrial vs a bare uvicorn + orjson app, measured in one run with wrk.
 
-Usage: .venv/bin/python benchmarks/rest.py [--seconds 10] [--connections 16]
-Needs `wrk` (Debian package). Uses a temporary SQLite database unless FHIRTRIAL_TEST_DATABASE_URL is set.
+Usage: .venv/bin/python benchmarks/rest.py [--seconds 10] [--connections 16] [--workers 1,2]
+Needs `wrk` (Debian package). Uses a temporary SQLite database unless FHIRTRIAL_TEST_DATABASE_URL is set
+(PostgreSQL: `. .ci/pg.sh; pg_start` gives a throwaway one).
 Reads are measured three ways: one id again and again, 1,000 ids at random (both with the read cache, which
 holds answers until the next commit), and one id on a second server started with FHIRTRIAL_READ_CACHE_MB=0.
+Then, for each further worker count in --workers, the read of one id and of 1,000 ids on `serve --workers N`
+against the bare app also run with N workers: like is compared with like (on 2 cores wrk itself takes one).
 """
 from __future__ import annotations
 
@@ -55,11 +58,23 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None = None) ->
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
+def start_server(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen:
     # Without the request log (on by default): its line per request would fill the unread stderr pipe.
     return subprocess.Popen([sys.executable, "-m", "fhirtrial.cli.main", "serve", "--port", str(port),
-                             "--no-request-log"],
+                             "--no-request-log", "--workers", str(workers)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def start_bare(env: dict[str, str], port: int, body_file: Path, workers: int = 1) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port),
+                             "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
+                            cwd=ROOT / "benchmarks", env={**env, "BARE_BODY_FILE": str(body_file)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 def random_ids_script(tmp: Path, path: str, ids: list[str]) -> Path:
@@ -85,7 +100,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--workers", default="1", help="worker counts to compare, e.g. 1,2 (1 is always run)")
     args = ap.parse_args()
+    extra_workers = sorted({int(w) for w in args.workers.split(",")} - {1})
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="fhirtrial-bench-"))
@@ -116,10 +133,7 @@ def main() -> None:
         wait_up(f"http://127.0.0.1:{plain_port}/fhir/metadata", uncached)
         body_file = tmp / "body.json"
         body_file.write_bytes(r.content)
-        bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port),
-                                 "--log-level", "warning", "--no-access-log"],
-                                cwd=ROOT / "benchmarks", env={**env, "BARE_BODY_FILE": str(body_file)},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        bare = start_bare(env, bare_port, body_file)
         procs.append(bare)
         bare_url = f"http://127.0.0.1:{bare_port}/fhir/ResearchStudy/{study['id']}"
         wait_up(bare_url, bare)
@@ -137,13 +151,34 @@ def main() -> None:
                                ("fhirtrial create", f"{base}/ResearchStudy", script)):
             results[name] = wrk(url, args.seconds, args.connections, lua)
             print(f"{name:26s} {results[name]:10.0f} req/s")
+        for workers in extra_workers:
+            for p in (server, uncached, bare):
+                if p in procs:
+                    procs.remove(p)
+                    stop(p)
+            port, bare_port = free_port(), free_port()
+            base = f"http://127.0.0.1:{port}/fhir"
+            server = start_server(env, port, workers)
+            bare = start_bare(env, bare_port, body_file, workers)
+            procs += [server, bare]
+            wait_up(f"{base}/metadata", server)
+            bare_url = f"http://127.0.0.1:{bare_port}/fhir/ResearchStudy/{study['id']}"
+            wait_up(bare_url, bare)
+            for name, url, lua in ((f"bare read, {workers} workers", bare_url, None),
+                                   (f"fhirtrial read, {workers} workers", f"{base}/ResearchStudy/{study['id']}", None),
+                                   (f"fhirtrial read 1k ids, {workers} workers", f"{base}/ResearchStudy/x", many)):
+                results[name] = wrk(url, args.seconds, args.connections, lua)
+                print(f"{name:36s} {results[name]:10.0f} req/s")
         for name in ("fhirtrial read", "fhirtrial read 1k ids", "fhirtrial read, no cache"):
-            print(f"{name + ' / bare read':45s} = {results[name] / results['bare read']:.2f}")
+            print(f"{name + ' / bare read':55s} = {results[name] / results['bare read']:.2f}")
+        for workers in extra_workers:
+            bare_name = f"bare read, {workers} workers"
+            for name in (f"fhirtrial read, {workers} workers", f"fhirtrial read 1k ids, {workers} workers"):
+                print(f"{name + ' / ' + bare_name:55s} = {results[name] / results[bare_name]:.2f}")
         print(f"create ratio fhirtrial/bare = {results['fhirtrial create'] / results['bare create']:.2f}")
     finally:
         for p in procs:
-            p.terminate()
-            p.wait(timeout=10)
+            stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -3,9 +3,12 @@
 https://hl7.org/fhir/uv/bulkdata/export.html -- kick-off creates a ``queued`` row; a runner claims it (PostgreSQL:
 ``FOR UPDATE SKIP LOCKED``; SQLite: inside a ``BEGIN IMMEDIATE`` write transaction), so exactly one worker runs a
 job however many server processes poll the table. A running job beats a heartbeat on every batch; a job whose
-process died (same host and its pid gone, or no heartbeat for ``export_stale_s``) is re-queued and run again
-from the start, up to ``MAX_ATTEMPTS`` times, then marked failed -- never silently lost. A graceful shutdown
-re-queues the job it was running. Finished jobs (complete, failed, cancelled) are removed with their files
+process died (same host and its pid gone, or no heartbeat for ``export_stale_s``) is re-queued and run again,
+up to ``MAX_ATTEMPTS`` times, then marked failed -- never silently lost. A graceful shutdown re-queues the job it
+was running. A system or type-filtered export resumes where it stopped: each finished file is recorded in the
+job's row (``output``, with the ``transaction_time`` fixed at the first start) as soon as it is complete, and the
+next attempt keeps those files and writes only the remaining types, as of the same time (export/ndjson.py). A
+type-level (scoped) export writes all its files together, so it starts again. Finished jobs (complete, failed, cancelled) are removed with their files
 ``export_retention_h`` hours after they ended; the status of a complete job says when, in ``Expires``. Every
 knob comes from the app's Settings (``FHIRTRIAL_EXPORT_*``), read when the runner starts.
 """
@@ -168,6 +171,14 @@ class JobStore:
                 _j.id == job_id, _j.worker == worker, _j.status == RUNNING).values(
                 heartbeat=_now(), done=done, total=total)).rowcount == 1
 
+    def checkpoint(self, job_id: str, worker: str, transaction_time: datetime, output: list[dict[str, Any]]) -> bool:
+        """Record the files finished so far; False when the job is no longer this worker's to run."""
+        with translated(), self._write() as conn, conn.begin():
+            return conn.execute(export_job.update().where(
+                _j.id == job_id, _j.worker == worker, _j.status == RUNNING).values(
+                heartbeat=_now(), transaction_time=transaction_time,
+                output=orjson.dumps(output).decode())).rowcount == 1
+
     def finish(self, job_id: str, worker: str, **values: Any) -> bool:
         """Move a running job of ``worker`` to its end state; False when it was cancelled meanwhile."""
         if "output" in values and values["output"] is not None:
@@ -322,9 +333,20 @@ class ExportRunner:
         return ids
 
     def run(self, job: Job) -> None:
-        """Run one claimed job to its end state."""
+        """Run one claimed job to its end state, resuming after the files an earlier attempt finished."""
         directory = job_dir(self.export_dir, job.id)
-        remove_files(self.export_dir, job.id)  # leftovers of an interrupted attempt
+        kept = self._resumable(job)
+        if kept is None:
+            remove_files(self.export_dir, job.id)  # leftovers of an interrupted attempt
+            at, output = _now(), []
+        else:
+            assert job.transaction_time is not None and job.output is not None
+            at, output = job.transaction_time, list(job.output)
+            for path in directory.iterdir():  # half-written files, and finished ones not recorded in time
+                if path.name not in kept:
+                    path.unlink()
+        if not self.jobs.checkpoint(job.id, self.worker, at, output):
+            return
         last_beat = [0.0]
 
         def tick(done: int, total: int | None) -> None:
@@ -338,14 +360,22 @@ class ExportRunner:
             if self.batch_delay_s:
                 time.sleep(self.batch_delay_s)
 
+        def finished(resource_type: str, count: int) -> None:
+            if count:
+                output.append({"type": resource_type, "file": f"{resource_type}{SUFFIX}", "count": count})
+            if not self.jobs.checkpoint(job.id, self.worker, at, output):
+                raise _Stop(requeue=False)
+
         try:
             visible = None if job.requires_token or self.anonymous_patient_data else public_resource
             result = export_ndjson(self.repo, directory, types=job.types, since=job.since, scope=job.scope,
-                                   batch=self.batch_size, tick=tick, visible=visible)
+                                   batch=self.batch_size, tick=tick, visible=visible, transaction_time=at,
+                                   done={o["type"]: o["count"] for o in output}, finished=finished)
         except _Stop as stop:
-            remove_files(self.export_dir, job.id)
-            if stop.requeue:
+            if stop.requeue:  # finished files stay for the next attempt
                 self.jobs.finish(job.id, self.worker, status=QUEUED, worker=None)
+            else:
+                remove_files(self.export_dir, job.id)
             return
         except Exception as exc:  # noqa: BLE001 -- reported to the client through the status endpoint
             log.exception("export job %s failed", job.id)
@@ -356,6 +386,16 @@ class ExportRunner:
         if not self.jobs.finish(job.id, self.worker, status=COMPLETE, done=result.total, total=result.total,
                                 transaction_time=result.transaction_time, output=output):
             remove_files(self.export_dir, job.id)  # cancelled while it ran
+
+    def _resumable(self, job: Job) -> set[str] | None:
+        """The file names an earlier attempt of ``job`` finished and recorded, if it can go on from them."""
+        if job.scope is not None or job.transaction_time is None or job.output is None:
+            return None
+        directory = job_dir(self.export_dir, job.id)
+        names = {o["file"] for o in job.output}
+        if not directory.is_dir() or not all((directory / name).is_file() for name in names):
+            return None
+        return names
 
 
 _RUNNER_LOCK = threading.Lock()

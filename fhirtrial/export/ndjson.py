@@ -3,6 +3,10 @@
 https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-output-file-request -- each line is one resource as
 stored (compact JSON, no newline inside). Files are written as ``<Type>.ndjson.part`` and renamed when complete,
 so a reader never sees half a file under the final name. Used by ``fhirtrial export --all`` and ``$export`` jobs.
+
+Every resource is written as it was at the export's ``transaction_time`` (store/scan.py looks through later
+changes), so a system or type-filtered export interrupted after some files were finished can resume with the
+remaining types and the same ``transaction_time`` and write exactly what one uninterrupted run would have.
 """
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ from .graph import Key, references
 Tick = Callable[[int, "int | None"], None]
 # visible(type, body): whether a resource may be written (a public export leaves patient data out).
 Visible = Callable[[str, bytes], bool]
+# finished(type, resources written): a type's file is complete under its final name.
+Finished = Callable[[str, int], None]
 SUFFIX = ".ndjson"
 
 
@@ -43,6 +49,7 @@ class _Writers:
         self.directory = directory
         self.handles: dict[str, IO[bytes]] = {}
         self.counts: dict[str, int] = {}
+        self.files: dict[str, Path] = {}
 
     def write(self, resource_type: str, bodies: list[bytes]) -> None:
         handle = self.handles.get(resource_type)
@@ -54,17 +61,23 @@ class _Writers:
         handle.write(b"\n")
         self.counts[resource_type] += len(bodies)
 
+    def close(self, resource_type: str) -> Path | None:
+        """Complete one type's file (flushed to disk, then renamed); None if nothing was written for it."""
+        handle = self.handles.pop(resource_type, None)
+        if handle is None:
+            return None
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+        final = self.directory / f"{resource_type}{SUFFIX}"
+        os.replace(self.directory / f"{resource_type}{SUFFIX}.part", final)
+        self.files[resource_type] = final
+        return final
+
     def finish(self) -> dict[str, Path]:
-        files = {}
-        for rt, handle in self.handles.items():
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            final = self.directory / f"{rt}{SUFFIX}"
-            os.replace(self.directory / f"{rt}{SUFFIX}.part", final)
-            files[rt] = final
-        self.handles.clear()
-        return files
+        for rt in list(self.handles):
+            self.close(rt)
+        return self.files
 
     def abort(self) -> None:
         for rt, handle in self.handles.items():
@@ -80,30 +93,39 @@ def _one_line(body: bytes) -> bytes:
 
 def export_ndjson(repo: Any, directory: Path, *, types: Iterable[str] | None = None,
                   since: datetime | None = None, scope: str | None = None, batch: int = scan.DEFAULT_BATCH,
-                  tick: Tick | None = None, visible: Visible | None = None) -> NdjsonResult:
+                  tick: Tick | None = None, visible: Visible | None = None,
+                  transaction_time: datetime | None = None, done: dict[str, int] | None = None,
+                  finished: Finished | None = None) -> NdjsonResult:
     """Write current resources to ``directory`` (created if needed).
 
     ``types``: only these types (default: every type present). ``since``: only resources changed at or after it.
     ``scope``: a resource type for a type-level export (``ResearchStudy/$export``): the resources of that type
     plus everything they reference, transitively; ``types`` then filters what is written, not what is walked.
-    Resources changed after the export's ``transaction_time`` (the start of its snapshot) are left for the next
-    incremental export. ``visible``: resources it rejects are not written, and not walked through.
+    Resources are written as they were at ``transaction_time`` (default: now); a change after it is left for
+    the next incremental export. ``visible``: resources it rejects are not written, and not walked through.
+    Without ``scope``, each type's file is completed before the next type begins and reported to ``finished``;
+    ``done`` (type -> resources written) names the files an interrupted run already finished in ``directory``
+    with the same ``transaction_time``: they are kept, and not written again.
     """
     directory.mkdir(parents=True, exist_ok=True)
     wanted = None if types is None else list(dict.fromkeys(types))
     writers = _Writers(directory)
+    for rt, n in (done or {}).items():
+        if n:
+            writers.counts[rt] = n
+            writers.files[rt] = directory / f"{rt}{SUFFIX}"
     try:
         with scan.snapshot(repo) as conn:
-            transaction_time = datetime.now(timezone.utc)
+            at = transaction_time or datetime.now(timezone.utc)
             if scope is None:
-                _system(conn, writers, wanted, since, transaction_time, batch, tick, visible)
+                _system(conn, writers, wanted, since, at, batch, tick, visible, done or {}, finished)
             else:
-                _scoped(conn, writers, scope, wanted, since, transaction_time, batch, tick, visible)
+                _scoped(conn, writers, scope, wanted, since, at, batch, tick, visible)
         files = writers.finish()
     except BaseException:
         writers.abort()
         raise
-    return NdjsonResult(transaction_time, dict(writers.counts), files)
+    return NdjsonResult(at, dict(writers.counts), files)
 
 
 def _shown(rows: list[scan.Row], visible: Visible | None) -> list[scan.Row]:
@@ -111,13 +133,15 @@ def _shown(rows: list[scan.Row], visible: Visible | None) -> list[scan.Row]:
 
 
 def _system(conn: Any, writers: _Writers, wanted: list[str] | None, since: datetime | None, until: datetime,
-            batch: int, tick: Tick | None, visible: Visible | None = None) -> None:
-    type_list = wanted if wanted is not None else scan.types_present(conn)
-    total = sum(scan.count(conn, rt, since=since, until=until) for rt in type_list)
-    done = 0
+            batch: int, tick: Tick | None, visible: Visible | None, done_types: dict[str, int],
+            finished: Finished | None) -> None:
+    type_list = wanted if wanted is not None else scan.types_present(conn, until=until)
+    todo = [rt for rt in type_list if rt not in done_types]
+    done = sum(done_types.values())
+    total = done + sum(scan.counts(conn, todo, since=since, until=until).values()) if todo else done
     if tick:
-        tick(0, total)
-    for rt in type_list:
+        tick(done, total)
+    for rt in todo:
         for rows in scan.scan(conn, rt, since=since, until=until, batch=batch):
             shown = _shown(rows, visible)
             if shown:
@@ -125,6 +149,9 @@ def _system(conn: Any, writers: _Writers, wanted: list[str] | None, since: datet
             done += len(rows)
             if tick:
                 tick(done, total)
+        writers.close(rt)
+        if finished:
+            finished(rt, writers.counts.get(rt, 0))
 
 
 def _scoped(conn: Any, writers: _Writers, scope: str, wanted: list[str] | None, since: datetime | None,

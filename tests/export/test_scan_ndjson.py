@@ -99,3 +99,65 @@ def test_a_failed_export_leaves_no_partial_files(repo: Any, tmp_path: Path) -> N
     except RuntimeError:
         pass
     assert list(out.iterdir()) == []
+
+
+def test_an_export_writes_the_state_at_its_transaction_time(repo: Any, tmp_path: Path) -> None:
+    """Changes after transactionTime are looked through: updated resources in their earlier version, deleted
+    ones still there, new ones absent -- what a run at that moment wrote (and what a resumed run must write)."""
+    load_studies(repo, 3)
+    before = current(repo)
+    time.sleep(0.005)  # lastUpdated has millisecond precision
+    at = datetime.now(timezone.utc)
+    time.sleep(0.005)
+    study = next(rid for rt, rid in before if rt == "ResearchStudy")
+    practitioner = next(rid for rt, rid in before if rt == "Practitioner")
+    with repo.unit_of_work() as uow:
+        uow.update("ResearchStudy", study, {**before[("ResearchStudy", study)], "title": "Changed later"})
+        uow.update("ResearchStudy", study, {**before[("ResearchStudy", study)], "title": "Changed again"})
+        uow.delete("Practitioner", practitioner)
+        uow.create("Organization", {"resourceType": "Organization", "name": "Born later"}, "born-later")
+    result = export_ndjson(repo, tmp_path / "as-of", transaction_time=at, batch=2)
+    files = _read(tmp_path / "as-of")
+    got = {(r["resourceType"], r["id"]): r for rs in files.values() for r in rs}
+    assert got == before and result.transaction_time == at
+    now = _read(_export_now(repo, tmp_path / "now"))
+    assert ("Organization", "born-later") in {(r["resourceType"], r["id"]) for rs in now.values() for r in rs}
+
+
+def _export_now(repo: Any, directory: Path) -> Path:
+    export_ndjson(repo, directory)
+    return directory
+
+
+def test_a_resumed_export_keeps_the_finished_files(repo: Any, tmp_path: Path) -> None:
+    load_studies(repo, 3)
+    stored = current(repo)
+    out = tmp_path / "out"
+    seen: list[tuple[str, int]] = []
+
+    def stop_after_two(rt: str, n: int) -> None:
+        seen.append((rt, n))
+        if len(seen) == 2:
+            raise KeyboardInterrupt  # the process goes away after its second file
+
+    at = datetime.now(timezone.utc)
+    try:
+        export_ndjson(repo, out, transaction_time=at, finished=stop_after_two, batch=2)
+    except KeyboardInterrupt:
+        pass
+    first_types = sorted({rt for rt, _ in stored})[:2]
+    assert [rt for rt, _ in seen] == first_types and not list(out.glob("*.part"))
+    kept = {rt: (out / f"{rt}.ndjson").stat() for rt in first_types}
+    with repo.unit_of_work() as uow:  # a change after transactionTime, in a type still to be written
+        rid = next(rid for rt, rid in stored if rt == "ResearchStudy")
+        uow.update("ResearchStudy", rid, {**stored[("ResearchStudy", rid)], "title": "Changed meanwhile"})
+    rest: list[str] = []
+    result = export_ndjson(repo, out, transaction_time=at, done=dict(seen), batch=2,
+                           finished=lambda rt, n: rest.append(rt))
+    assert rest == sorted({rt for rt, _ in stored})[2:]
+    for rt, stat in kept.items():  # not written again
+        again = (out / f"{rt}.ndjson").stat()
+        assert (again.st_ino, again.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
+    assert result.counts == Counter(rt for rt, _ in stored)
+    got = {(r["resourceType"], r["id"]): r for rs in _read(out).values() for r in rs}
+    assert got == stored

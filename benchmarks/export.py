@@ -1,4 +1,5 @@
-"""Export throughput and latency: NDJSON resources/s (the ``fhirtrial export --all`` path and ``$export``) and
+"""Export throughput and latency: NDJSON resources/s (the ``fhirtrial export --all`` path and ``$export``), server
+RSS after the mix and the importer's peak RSS, and
 ``$everything`` latency p50/p95, over a database loaded with synthetic studies.
 
 Usage: .venv/bin/python benchmarks/export.py [--studies 2000] [--requests 300] [--keep]
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import socket
 import statistics
@@ -54,6 +56,15 @@ def load(url: str, records: Path, env: dict[str, str]) -> tuple[str, float]:
     return "store_study", time.perf_counter() - started
 
 
+def rss(pid: int) -> str:
+    """Resident memory of a process now and at its peak (Linux /proc; "unknown" elsewhere)."""
+    try:
+        status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    except OSError:
+        return "unknown"
+    return f"RSS {int(status['VmRSS'].split()[0]) / 1024:,.0f} MB, peak {int(status['VmHWM'].split()[0]) / 1024:,.0f} MB"
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -79,8 +90,10 @@ def main() -> None:
 
     repo = open_repository(url)
     total = repo.count()
+    # ru_maxrss of children: the peak of the largest process waited for (the importer or one of its workers)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"database: {url.split('://')[0]}, {args.studies} studies, {total:,} resources "
-          f"(loaded with {how} in {took:.1f} s)")
+          f"(loaded with {how} in {took:.1f} s; peak RSS of its largest process {peak:,.0f} MB)")
 
     # 1. the CLI path (export_ndjson is what `fhirtrial export --all` runs), in-process and as a command
     for attempt in ("first", "again"):  # the first run also reads the database file into the page cache
@@ -148,6 +161,7 @@ def main() -> None:
                 size += len(client.get(item["url"], headers=AUTH).content)
             took = time.perf_counter() - t
             print(f"$export file download: {size / 1e6:.1f} MB in {took:.2f} s = {size / 1e6 / took:,.0f} MB/s")
+            print(f"server memory after the $everything and $export mix: {rss(proc.pid)}")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

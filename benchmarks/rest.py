@@ -164,6 +164,8 @@ def main() -> None:
             wait_up(f"{base}/metadata", server)
             bare_url = f"http://127.0.0.1:{bare_port}/fhir/ResearchStudy/{study['id']}"
             wait_up(bare_url, bare)
+            for url in (bare_url, f"{base}/ResearchStudy/{study['id']}"):  # until every worker has started
+                wrk(url, 3, args.connections)
             for name, url, lua in ((f"bare read, {workers} workers", bare_url, None),
                                    (f"fhirtrial read, {workers} workers", f"{base}/ResearchStudy/{study['id']}", None),
                                    (f"fhirtrial read 1k ids, {workers} workers", f"{base}/ResearchStudy/x", many)):

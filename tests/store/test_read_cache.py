@@ -97,7 +97,7 @@ class _Counted(SnapshotVersion):
         self.sent = 0
         self.release = asyncio.Event()
 
-    async def _ask(self) -> str | None:
+    async def _ask(self, link: Any = None) -> str | None:
         self.sent += 1
         number = self.sent
         await self.release.wait()
@@ -130,3 +130,35 @@ async def test_a_request_never_takes_the_answer_of_a_query_sent_before_it() -> N
     probe.release.set()
     assert (await second)[1] == (await third)[1] == "state-2"
     probe.close()
+
+
+async def test_a_cancelled_request_leaves_the_others_their_answer() -> None:
+    probe = _Counted()
+    gone = asyncio.ensure_future(probe.version())
+    kept = asyncio.ensure_future(probe.version())
+    await asyncio.sleep(0.01)
+    gone.cancel()  # the client went away while the query was in flight
+    await asyncio.sleep(0.01)
+    probe.release.set()
+    assert (await kept)[1] == "state-1" and gone.cancelled()
+
+
+async def test_a_lost_probe_connection_reads_through_then_reconnects(repo: SQLRepository) -> None:
+    if not repo.postgres:
+        pytest.skip("PostgreSQL's probe has a connection of its own; SQLite's is a local file")
+    freshness = repo.freshness()
+    assert await freshness.version() is not None
+    with repo.engine.begin() as conn:  # as an administrator or a restarting server would
+        killed = conn.execute(sa.text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE query LIKE '%pg_current_snapshot%' AND pid <> pg_backend_pid()")).scalar_one()
+    assert killed == 1
+    # None (read through) or a new connection's answer: never a hang, never the old state kept
+    await asyncio.wait_for(freshness.version(), 15)
+    await asyncio.sleep(1.1)
+    again = await asyncio.wait_for(freshness.version(), 15)
+    assert again is not None and again[1]
+    with repo.engine.connect() as conn:  # one probe connection again, not one per attempt
+        probes = conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity "
+                                      "WHERE query LIKE '%pg_current_snapshot%' AND pid <> pg_backend_pid()"))
+        assert probes.scalar_one() == 1

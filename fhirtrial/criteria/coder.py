@@ -23,6 +23,8 @@ _SHARED = re.compile(r"[\s()\[\]/,&]*(?:and/or|and|or)?[\s()\[\]/,&]*", re.IGNOR
 _CONDITIONAL = re.compile(r"\bunless\b|\bexcept\b|\bif\b|\bprovided\b|\bwhichever\b|\bin case of\b", re.IGNORECASE)
 _LEFTOVER = re.compile(r"[<>≤≥]|\d")
 _OR = re.compile(r"\bor\b|/", re.IGNORECASE)
+_CONNECTOR = re.compile(r"\b(or|and)\b|/", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[;.:]")
 _RATIO = re.compile(r"\s*/\s*(?!(?:\d|ULN|uln|upper|lower|LLN))[A-Za-z]")
 
 
@@ -104,6 +106,30 @@ def _overlaps(a: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(a[0] < e and s < a[1] for s, e in spans)
 
 
+def _operators(text: str, parts: list[Part]) -> list[str]:
+    """How each part joins the previous one. A list ("HIV, HCV, HBV, HTLV-1 and 2, syphilis or Chagas disease")
+    takes, for every comma between its items, the connector after its last comma; a bare comma list lists
+    alternatives, as eligibility lists do."""
+    gaps = [(prev.end, part.start) for prev, part in zip(parts, parts[1:])]
+    ops = ["or" if _OR.search(text, a, b) else "and" for a, b in gaps]
+    i = 0
+    while i < len(gaps):
+        if "," not in text[gaps[i][0]:gaps[i][1]]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(gaps) and "," in text[gaps[j + 1][0]:gaps[j + 1][1]]:
+            j += 1
+        last = text.rfind(",", gaps[j][0], gaps[j][1])
+        end = _CLAUSE_END.search(text, last)
+        found = _CONNECTOR.search(text, last, end.start() if end else len(text))
+        op = "and" if found is not None and found.group(0).lower() == "and" else "or"
+        for k in range(i, j + 1):
+            ops[k] = op
+        i = j + 1
+    return ops
+
+
 @lru_cache(maxsize=20000)
 def code_criterion(text: str) -> CodedCriterion:
     """The coded parts of one criterion (offsets into ``text``) and how far it was understood."""
@@ -145,10 +171,8 @@ def code_criterion(text: str) -> CodedCriterion:
     if not parts:
         return CodedCriterion(text, (), TEXT_ONLY)
     parts.sort(key=lambda p: (p.start, p.end))
-    joined = [parts[0]]
-    for prev, part in zip(parts, parts[1:]):
-        op = "or" if _OR.search(text, prev.end, part.start) else "and"
-        joined.append(replace(part, operator=op))
+    ops = _operators(text, parts)
+    joined = [parts[0]] + [replace(part, operator=op) for part, op in zip(parts[1:], ops)]
     leftover = any(not _overlaps((m.start(), m.end()), covered) for m in _LEFTOVER.finditer(text))
     complete = all(p.complete for p in joined) and not leftover and not _CONDITIONAL.search(text)
     return CodedCriterion(text, tuple(joined), FULL if complete else PARTIAL)

@@ -1,0 +1,205 @@
+"""A patient judged against a study's eligibility Group: a verdict per criterion, an overall verdict and a score.
+
+Storage- and HTTP-free (the ``$match`` operation only adapts it); the rules and the score are documented once, in
+fhirtrial/criteria/README.md ("Judging"). https://hl7.org/fhir/R4/group.html, https://hl7.org/fhir/R4/bundle.html#search
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Iterable
+
+from . import evaluate as ev
+from .concepts import Coding
+from .evaluate import NC, Finding, State
+from .model import TEXT_ONLY, Part
+from .patient import Fact, PatientRecord
+from .reading import Characteristic, characteristics
+
+MET, NOT_MET, UNKNOWN, NOT_COMPUTABLE = "met", "not-met", "unknown", "not-computable"
+ELIGIBLE, POSSIBLY, INELIGIBLE = "eligible", "possibly-eligible", "ineligible"
+_VERDICT = {True: MET, False: NOT_MET, None: UNKNOWN, NC: NOT_COMPUTABLE}
+EXCLUSION_WEIGHT = 0.25  # an exclusion ruled out counts for less than an inclusion met (it says less about fit)
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionVerdict:
+    index: int  # Group.characteristic index (-1: the study's conditions)
+    kind: str  # age | sex | healthy-volunteers | inclusion | exclusion | condition
+    text: str
+    exclude: bool
+    verdict: str  # met | not-met | unknown | not-computable
+    reason: str
+    evidence: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+
+    @property
+    def against(self) -> bool:
+        """Makes the patient ineligible: an inclusion not met, an exclusion met."""
+        return self.verdict == (MET if self.exclude else NOT_MET)
+
+    @property
+    def favourable(self) -> bool:
+        return self.verdict == (NOT_MET if self.exclude else MET)
+
+
+@dataclass(frozen=True, slots=True)
+class StudyMatch:
+    verdict: str  # eligible | possibly-eligible | ineligible
+    score: float
+    criteria: tuple[CriterionVerdict, ...]
+
+
+def _part(part: Part, record: PatientRecord, at: date) -> Finding:
+    if part.category == "measurement" or part.category == "performance":
+        found = ev.measurement(part, record, at)
+    elif part.category == "age":
+        found = ev.age(part, record, at)
+    elif part.category == "sex":
+        found = ev.sex(part, record)
+    elif part.category in ("pregnancy", "breastfeeding", "contraception"):
+        found = ev.pregnancy(part, record, at)
+    else:
+        found = ev.concept(part, record, at)
+    if part.negated and isinstance(found.state, bool):
+        return Finding(not found.state, f"not: {found.reason}", found.evidence, found.values)
+    return found
+
+
+def _and(states: list[State]) -> State:
+    known = [s if s != NC else None for s in states]
+    if False in known:
+        return False
+    return True if all(s is True for s in known) else None
+
+
+def _or(states: list[State]) -> State:
+    known = [s if s != NC else None for s in states]
+    if True in known:
+        return True
+    return False if all(s is False for s in known) else None
+
+
+def combine(parts: tuple[Part, ...], states: list[State]) -> State:
+    """Kleene three-valued logic: parts joined by ``and`` bind before ``or`` (the coder's operators)."""
+    if all(s == NC for s in states):
+        return NC
+    groups: list[list[State]] = [[]]
+    for part, state in zip(parts, states):
+        if part.operator == "or" and groups[-1]:
+            groups.append([])
+        groups[-1].append(state)
+    return _or([_and(g) for g in groups])
+
+
+def _criterion(c: Characteristic, record: PatientRecord, at: date) -> CriterionVerdict:
+    if c.level == TEXT_ONLY or not c.parts:
+        return CriterionVerdict(c.index, c.kind, c.text, c.exclude, NOT_COMPUTABLE, "not coded: text only")
+    if any(p.category == "contraception" for p in c.parts):
+        return CriterionVerdict(c.index, c.kind, c.text, c.exclude, NOT_COMPUTABLE,
+                                "contraception is a commitment for the study's duration, not a recorded fact")
+    findings = [_part(p, record, at) for p in c.parts]
+    state = combine(c.parts, [f.state for f in findings])
+    # The findings that decided: those agreeing with the outcome (all of them when unknown).
+    deciding = [f for f in findings if f.state == state] or [f for f in findings if f.state != NC] or findings
+    reason = "; ".join(f.reason for f in deciding)
+    if c.level != "full" and state != NC:
+        reason += " (criterion partly coded)"
+    evidence = tuple(dict.fromkeys(r for f in deciding for r in f.evidence))
+    values = tuple(dict.fromkeys(v for f in deciding for v in f.values))
+    return CriterionVerdict(c.index, c.kind, c.text, c.exclude, _VERDICT[state], reason, evidence, values)
+
+
+def _age(c: Characteristic, record: PatientRecord, at: date) -> CriterionVerdict:
+    rng = c.value.get("valueRange") or {}
+    low, high = rng.get("low") or {}, rng.get("high") or {}
+    unit = low.get("code") or high.get("code") or "a"
+    part = Part("age", "age", (), 0, 0, low=low.get("value"), high=high.get("value"), unit=unit)
+    found = ev.age(part, record, at)
+    return CriterionVerdict(c.index, c.kind, c.text, False, _VERDICT[found.state], found.reason, found.evidence,
+                            found.values)
+
+
+def _sex(c: Characteristic, record: PatientRecord) -> CriterionVerdict:
+    codes = [x.get("code") for x in (c.value.get("valueCodeableConcept") or {}).get("coding") or ()]
+    wanted = next((x for x in codes if x in ("male", "female")), None)
+    if wanted is None:
+        return CriterionVerdict(c.index, c.kind, c.text, False, MET, "the study takes all sexes")
+    found = ev.sex(Part("sex", "sex", (), 0, 0, sex=wanted), record)
+    return CriterionVerdict(c.index, c.kind, c.text, False, _VERDICT[found.state],
+                            f"{found.reason}; the study takes {wanted} participants", found.evidence, found.values)
+
+
+def _healthy(c: Characteristic, record: PatientRecord) -> CriterionVerdict:
+    if not c.exclude:
+        return CriterionVerdict(c.index, c.kind, c.text, False, MET, "the study accepts healthy volunteers")
+    active = [f for f in record.facts if f.kind == "condition" and f.active is not False and not f.refuted]
+    if active:
+        return CriterionVerdict(c.index, c.kind, c.text, True, NOT_MET,
+                                f"not a healthy volunteer: active condition {active[0].text}", (active[0].ref,))
+    if record.complete:
+        return CriterionVerdict(c.index, c.kind, c.text, True, MET,
+                                "no active condition in a record declared complete: a healthy volunteer, whom the "
+                                "study does not accept")
+    return CriterionVerdict(c.index, c.kind, c.text, True, UNKNOWN,
+                            "no active condition in the record (not declared complete)")
+
+
+def study_conditions(conditions: Iterable[dict[str, Any]], record: PatientRecord, at: date) -> CriterionVerdict:
+    """Whether the patient has one of the study's conditions (ResearchStudy.condition): met or unknown, never
+    not met (a study's topic is not one of its criteria)."""
+    names: list[str] = []
+    hits: list[Fact] = []
+    for cc in conditions:
+        codings = tuple(Coding(x["system"], x["code"], str(x.get("display") or ""))
+                        for x in cc.get("coding") or () if isinstance(x, dict) and "system" in x and "code" in x)
+        text = str(cc.get("text") or (codings[0].display if codings else ""))
+        names.append(text)
+        if not codings:
+            from .concepts import concepts_for_display
+
+            codings = tuple(concepts_for_display(text))
+        found = ev.concept(Part("condition", text, codings, 0, 0, status="current"), record, at)
+        if found.state is True:
+            hits += [f for f in record.facts if f.ref in found.evidence]
+    label = "Conditions studied: " + "; ".join(n for n in names if n)
+    if hits:
+        return CriterionVerdict(-1, "condition", label, False, MET, f"the patient has {hits[0].text}",
+                                tuple(dict.fromkeys(f.ref for f in hits)))
+    return CriterionVerdict(-1, "condition", label, False, UNKNOWN, "none of the study's conditions is active in "
+                                                                    "the record")
+
+
+def score(criteria: Iterable[CriterionVerdict]) -> tuple[str, float]:
+    """(verdict, score): documented in README.md ("Score"). S = inclusions met + 0.25 × exclusions ruled out,
+    U = unknowns, F = criteria against the patient; eligible/possibly eligible: 0.5 + 0.5·S/(S+U+1);
+    ineligible: 0.45·S/(S+U+F)."""
+    items = list(criteria)
+    s = sum(1.0 if not c.exclude else EXCLUSION_WEIGHT for c in items if c.favourable)
+    u = sum(1 for c in items if c.verdict == UNKNOWN and c.kind != "condition")
+    f = sum(1 for c in items if c.against)
+    if f:
+        return INELIGIBLE, round(0.45 * s / (s + u + f), 6)
+    verdict = ELIGIBLE if u == 0 and any(c.favourable for c in items if c.kind != "condition") else POSSIBLY
+    return verdict, round(0.5 + 0.5 * s / (s + u + 1), 6)
+
+
+def judge(group: dict[str, Any], record: PatientRecord, at: date,
+          conditions: Iterable[dict[str, Any]] = ()) -> StudyMatch:
+    """Every characteristic of ``group`` judged for ``record`` on day ``at``; ``conditions`` are the study's
+    ResearchStudy.condition (reported first, and counted as an inclusion met when the patient has one)."""
+    out: list[CriterionVerdict] = []
+    conditions = list(conditions)
+    if conditions:
+        out.append(study_conditions(conditions, record, at))
+    for c in characteristics(group):
+        if c.kind == "age":
+            out.append(_age(c, record, at))
+        elif c.kind == "sex":
+            out.append(_sex(c, record))
+        elif c.kind == "healthy-volunteers":
+            out.append(_healthy(c, record))
+        else:
+            out.append(_criterion(c, record, at))
+    verdict, value = score(out)
+    return StudyMatch(verdict, value, tuple(out))

@@ -23,6 +23,10 @@ _SHARED = re.compile(r"[\s()\[\]/,&]*(?:and/or|and|or)?[\s()\[\]/,&]*", re.IGNOR
 _CONDITIONAL = re.compile(r"\bunless\b|\bexcept\b|\bif\b|\bprovided\b|\bwhichever\b|\bin case of\b", re.IGNORECASE)
 _LEFTOVER = re.compile(r"[<>≤≥]|\d")
 _OR = re.compile(r"\bor\b|/", re.IGNORECASE)
+_PROSPECT = re.compile(r"\b(?:eligible|eligibility|candidates?|suitable|fit|indicated|scheduled|planned|planning|"
+                       r"awaiting|waiting)\s+(?:for|to(?:\s+undergo|\s+receive)?)\s+(?:an?\s+|the\s+)?$", re.IGNORECASE)
+_ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|(?:drug|adverse|allergic)\s+reactions?)\b"
+                     r"[^.;]{0,60}\b(?:to|for|against|with)\b", re.IGNORECASE)
 _CONNECTOR = re.compile(r"\b(or|and)\b|/", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[;.:]")
 _RATIO = re.compile(r"\s*/\s*(?!(?:\d|ULN|uln|upper|lower|LLN))[A-Za-z]")
@@ -163,8 +167,13 @@ def code_criterion(text: str) -> CodedCriterion:
         if any(t.category == p.category for t in topics for p in topic_parts(mention.text)):
             continue  # "pregnant women ... during their pregnancy": the topic's part says it once
         covered.append(span)
-        parts.append(_qualified(Part(mention.category, mention.text.lower(), mention.codings, mention.start,
-                                     mention.end), mention.qualifiers))
+        part = _qualified(Part(mention.category, mention.text.lower(), mention.codings, mention.start, mention.end),
+                          mention.qualifiers)
+        if part.category in ("therapy", "substance") and _ALLERGY.search(text, 0, mention.start):
+            part = replace(part, category="allergy")  # "drug reaction for cyclosporin": an allergy, not a therapy
+        if _PROSPECT.search(text, 0, mention.start):  # "(not) eligible for transplant": a prospect, not a fact
+            part = replace(part, status="hypothetical", negated=False)
+        parts.append(part)
     for t in topics:
         covered.append((t.start, t.end))
     parts += topics

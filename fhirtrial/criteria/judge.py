@@ -171,17 +171,19 @@ def study_conditions(conditions: Iterable[dict[str, Any]], record: PatientRecord
 
 
 def score(criteria: Iterable[CriterionVerdict]) -> tuple[str, float]:
-    """(verdict, score): documented in README.md ("Score"). S = inclusions met + 0.25 × exclusions ruled out,
-    U = unknowns, F = criteria against the patient; eligible/possibly eligible: 0.5 + 0.5·S/(S+U+1);
-    ineligible: 0.45·S/(S+U+F)."""
+    """(verdict, score), documented in README.md ("Judging"): 0.5 unless ineligible, + 0.25 when the patient has
+    one of the study's conditions, + 0.25·S/(S+U+F+1) with S = criteria met in its favour (an exclusion ruled out
+    counts 0.25), U = unknowns, F = criteria against the patient."""
     items = list(criteria)
-    s = sum(1.0 if not c.exclude else EXCLUSION_WEIGHT for c in items if c.favourable)
-    u = sum(1 for c in items if c.verdict == UNKNOWN and c.kind != "condition")
-    f = sum(1 for c in items if c.against)
+    topical = any(c.kind == "condition" and c.verdict == MET for c in items)
+    judged = [c for c in items if c.kind != "condition"]
+    s = sum(1.0 if not c.exclude else EXCLUSION_WEIGHT for c in judged if c.favourable)
+    u = sum(1 for c in judged if c.verdict == UNKNOWN)
+    f = sum(1 for c in judged if c.against)
+    value = (0.0 if f else 0.5) + (0.25 if topical else 0.0) + 0.25 * s / (s + u + f + 1)
     if f:
-        return INELIGIBLE, round(0.45 * s / (s + u + f), 6)
-    verdict = ELIGIBLE if u == 0 and any(c.favourable for c in items if c.kind != "condition") else POSSIBLY
-    return verdict, round(0.5 + 0.5 * s / (s + u + 1), 6)
+        return INELIGIBLE, round(value, 6)
+    return (ELIGIBLE if u == 0 and s > 0 else POSSIBLY), round(value, 6)
 
 
 def judge(group: dict[str, Any], record: PatientRecord, at: date,

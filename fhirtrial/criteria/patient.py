@@ -21,8 +21,7 @@ PATIENT_TYPES = ("Condition", "Observation", "MedicationStatement", "MedicationR
                  "AllergyIntolerance")
 _ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _INACTIVE = {"inactive", "resolved", "remission"}
-_MED_ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
-_INACTIVE = {"completed", "stopped", "entered-in-error", "cancelled", "not-taken", "draft", "unknown"}
+_MED_INACTIVE = {"completed", "stopped", "entered-in-error", "cancelled", "not-taken", "draft", "unknown"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,12 @@ MILE_KM = 1.609344
 BUNDLE_TYPES = ("collection", "transaction", "searchset", "batch")
 PATIENT_TYPES = ("Condition", "Observation", "MedicationStatement", "MedicationRequest", "Procedure",
                  "AllergyIntolerance")
-KNOWN = frozenset({"patient", "trialMatchClinicalData", "subject", "zipCode", "travelRadius", "phase",
+KNOWN = frozenset({"study", "patient", "trialMatchClinicalData", "subject", "zipCode", "travelRadius", "phase",
                    "recruitmentStatus", "near", "condition", "date", "count", "includeIneligible", "recordComplete",
                    "_format", "_pretty"})
 DEFAULT_COUNT, MAX_COUNT = 20, 1000
 _SUBJECT = re.compile(r"(?:.*/)?Patient/([A-Za-z0-9\-.]{1,64})")
+_STUDY = re.compile(r"(?:.*/)?(?:ResearchStudy/)?([A-Za-z0-9\-.]{1,64})")
 
 
 @dataclass
@@ -37,6 +38,7 @@ class MatchInputs:
     phases: list[str] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
     conditions: list[str] = field(default_factory=list)
+    studies: list[str] = field(default_factory=list)  # ResearchStudy ids: judge only these
     at: date = field(default_factory=lambda: datetime.now(timezone.utc).date())
     count: int = DEFAULT_COUNT
     include_ineligible: bool = False
@@ -153,6 +155,11 @@ def read_inputs(pairs: list[tuple[str, Any]]) -> MatchInputs:
                                  expression="travelRadius")
     elif miles is not None:
         raise InvalidRequest("travelRadius needs zipCode", expression="travelRadius")
+    for ref in _list(pairs, "study"):
+        m = _STUDY.fullmatch(ref)
+        if m is None:
+            raise InvalidRequest(f"study must be a ResearchStudy reference or id, not {ref!r}", expression="study")
+        out.studies.append(m.group(1))
     out.phases = _list(pairs, "phase")
     out.statuses = _list(pairs, "recruitmentStatus")
     out.conditions = [_text(v, "condition") for k, v in pairs if k == "condition" and _text(v, "condition")]

@@ -68,6 +68,8 @@ def read_subject(repo: Repository, patient_id: str, inputs: MatchInputs
 
 def _study_pairs(inputs: MatchInputs) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
+    if inputs.studies:
+        pairs.append(("_id", ",".join(inputs.studies)))
     if inputs.statuses:
         pairs.append(("recruitment", ",".join(inputs.statuses)))
     if inputs.phases:

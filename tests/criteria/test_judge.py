@@ -191,6 +191,9 @@ def test_score_is_monotone_and_ineligible_ranks_last() -> None:
             assert value >= 0.5
             assert (verdict == ELIGIBLE) == (not any(i.verdict == UNKNOWN for i in items)
                                              and any(i.favourable for i in items))
+        # the study's condition found never lowers it either
+        topical = items + [CriterionVerdict(-1, "condition", "", False, MET, "")]
+        assert score(topical)[1] >= value and score(topical)[0] == verdict
         # another inclusion met never lowers the score
         more = items + [CriterionVerdict(99, "inclusion", "", False, MET, "")]
         assert score(more)[1] >= value
@@ -211,3 +214,25 @@ def test_score_is_monotone_and_ineligible_ranks_last() -> None:
 ])
 def test_list_operators(text: str, ops: list[str]) -> None:
     assert [p.operator for p in code_criterion(text).parts][1:] == ops
+
+
+@pytest.mark.parametrize("text, category, status", [
+    ("Not eligible to allogeneic bone marrow transplantation", "procedure", "hypothetical"),
+    ("Previous drug reaction for antithymocyte globulin, cyclosporin or corticosteroids", "allergy", "historical"),
+    ("History of kidney transplantation", "procedure", "historical"),
+])
+def test_prospects_and_drug_reactions(text: str, category: str, status: str | None) -> None:
+    first = code_criterion(text).parts[0]
+    assert (first.category, first.status) == (category, status)
+
+
+def test_an_allergy_criterion_is_met_by_an_allergy_not_by_taking_the_drug() -> None:
+    g = group(("Previous drug reaction for cyclosporin or corticosteroids", True))
+    taking = {"resourceType": "MedicationStatement", "id": "m1", "status": "active", "subject": {"reference": "Patient/p"},
+              "medicationCodeableConcept": {"text": "Cyclosporine"}}
+    [v] = verdicts(g, [taking], complete=True)
+    assert v.verdict == NOT_MET
+    allergy = {"resourceType": "AllergyIntolerance", "id": "a1", "patient": {"reference": "Patient/p"},
+               "code": {"text": "Cyclosporine"}}
+    [v] = verdicts(g, [allergy])
+    assert v.verdict == MET and v.evidence == ("AllergyIntolerance/a1",)

@@ -81,7 +81,7 @@ def _matches(part: Part, fact: Fact) -> bool:
     return any(_subsumes(t, c) for t in targets for c in fact.codings)
 
 
-def concept(part: Part, record: PatientRecord, at: date) -> Finding:
+def concept(part: Part, record: PatientRecord, at: date, closed: bool | None = None) -> Finding:
     """Conditions, therapies, procedures, substances: found in the record (with status and window), refuted,
     or absent (false only in a record declared complete)."""
     kinds = _KINDS.get(part.category, ("condition",))
@@ -111,7 +111,7 @@ def concept(part: Part, record: PatientRecord, at: date) -> Finding:
     if refuted:
         return Finding(False, f"the record says the patient does not have {refuted[0].text or part.name}",
                        tuple(f.ref for f in refuted))
-    if record.complete:
+    if record.complete if closed is None else closed:
         return Finding(False, f"no {part.name} in a record declared complete")
     return Finding(None, f"no {part.name} in the record (not declared complete)")
 
@@ -208,7 +208,7 @@ def sex(part: Part, record: PatientRecord) -> Finding:
     return Finding(ok, f"gender {record.gender}", (record.ref,), (record.gender,))
 
 
-def pregnancy(part: Part, record: PatientRecord, at: date) -> Finding:
+def pregnancy(part: Part, record: PatientRecord, at: date, closed: bool | None = None) -> Finding:
     """Pregnancy and breastfeeding: false for a male patient; else a Condition or a pregnancy-status
     Observation; absent counts as false only in a complete record."""
     if part.category == "contraception":
@@ -223,4 +223,4 @@ def pregnancy(part: Part, record: PatientRecord, at: date) -> Finding:
             text = (obs.concept_text or "").lower()
             pregnant = "pregnan" in text and not any(w in text for w in ("not ", "non", "negative"))
             return Finding(pregnant, f"pregnancy status: {obs.concept_text}", (obs.ref,), (obs.concept_text or "",))
-    return concept(part, record, at)
+    return concept(part, record, at, closed)

@@ -50,7 +50,10 @@ class StudyMatch:
     criteria: tuple[CriterionVerdict, ...]
 
 
-def _part(part: Part, record: PatientRecord, at: date) -> Finding:
+def _part(part: Part, record: PatientRecord, at: date, exclude: bool = True) -> Finding:
+    # A complete record's silence rules a concept out where that speaks for the patient: an exclusion's concept,
+    # or the negated concept of an inclusion ("no prior MI"); an inclusion's concept absent stays unknown.
+    closed = record.complete and exclude != part.negated
     if part.category == "measurement" or part.category == "performance":
         found = ev.measurement(part, record, at)
     elif part.category == "age":
@@ -58,9 +61,9 @@ def _part(part: Part, record: PatientRecord, at: date) -> Finding:
     elif part.category == "sex":
         found = ev.sex(part, record)
     elif part.category in ("pregnancy", "breastfeeding", "contraception"):
-        found = ev.pregnancy(part, record, at)
+        found = ev.pregnancy(part, record, at, closed)
     else:
-        found = ev.concept(part, record, at)
+        found = ev.concept(part, record, at, closed)
     if part.negated and isinstance(found.state, bool):
         return Finding(not found.state, f"not: {found.reason}", found.evidence, found.values)
     return found
@@ -98,7 +101,7 @@ def _criterion(c: Characteristic, record: PatientRecord, at: date) -> CriterionV
     if any(p.category == "contraception" for p in c.parts):
         return CriterionVerdict(c.index, c.kind, c.text, c.exclude, NOT_COMPUTABLE,
                                 "contraception is a commitment for the study's duration, not a recorded fact")
-    findings = [_part(p, record, at) for p in c.parts]
+    findings = [_part(p, record, at, c.exclude) for p in c.parts]
     state = combine(c.parts, [f.state for f in findings])
     # The findings that decided: those agreeing with the outcome (all of them when unknown).
     deciding = [f for f in findings if f.state == state] or [f for f in findings if f.state != NC] or findings

@@ -236,3 +236,10 @@ def test_an_allergy_criterion_is_met_by_an_allergy_not_by_taking_the_drug() -> N
                "code": {"text": "Cyclosporine"}}
     [v] = verdicts(g, [allergy])
     assert v.verdict == MET and v.evidence == ("AllergyIntolerance/a1",)
+
+
+def test_an_inclusion_concept_absent_stays_unknown_even_in_a_complete_record() -> None:
+    g = group(("Diagnosis of hypertension", False), ("No history of myocardial infarction", False))
+    diagnosis, no_mi = verdicts(g, [], complete=True)
+    assert diagnosis.verdict == UNKNOWN  # the complete record's silence does not rule an inclusion out
+    assert no_mi.verdict == MET  # ... but rules out the concept an inclusion negates

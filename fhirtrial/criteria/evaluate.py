@@ -7,7 +7,7 @@ https://hl7.org/fhir/R4/observation.html#value, https://hl7.org/fhir/R4/conditio
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Callable
@@ -211,10 +211,10 @@ def sex(part: Part, record: PatientRecord) -> Finding:
 def pregnancy(part: Part, record: PatientRecord, at: date, closed: bool | None = None) -> Finding:
     """Pregnancy and breastfeeding: false for a male patient; else a Condition or a pregnancy-status
     Observation; absent counts as false only in a complete record."""
-    if part.category == "contraception":
-        return Finding(NC, "contraception is a commitment for the study's duration, not a recorded fact")
     if record.gender == "male":
         return Finding(False, f"male patient: no {part.category}", (record.ref,))
+    if part.category == "contraception":
+        return Finding(NC, "contraception is a commitment for the study's duration, not a recorded fact")
     if part.category == "pregnancy":
         status = [m for m in record.measurements if ("http://loinc.org", PREGNANCY_STATUS) in m.codes
                   and m.concept_text]
@@ -223,4 +223,6 @@ def pregnancy(part: Part, record: PatientRecord, at: date, closed: bool | None =
             text = (obs.concept_text or "").lower()
             pregnant = "pregnan" in text and not any(w in text for w in ("not ", "non", "negative"))
             return Finding(pregnant, f"pregnancy status: {obs.concept_text}", (obs.ref,), (obs.concept_text or "",))
+    if part.status is None:  # a pregnancy (or breastfeeding) is a current state unless the text says otherwise
+        part = replace(part, status="current")
     return concept(part, record, at, closed)

@@ -64,6 +64,8 @@ def _part(part: Part, record: PatientRecord, at: date, exclude: bool = True) -> 
         found = ev.pregnancy(part, record, at, closed)
     else:
         found = ev.concept(part, record, at, closed)
+    if part.category == "contraception" and record.gender == "male":
+        return found  # "women … not using contraception": about women, whichever way it is put
     if part.negated and isinstance(found.state, bool):
         return Finding(not found.state, f"not: {found.reason}", found.evidence, found.values)
     return found
@@ -84,25 +86,35 @@ def _or(states: list[State]) -> State:
 
 
 def combine(parts: tuple[Part, ...], states: list[State]) -> State:
-    """Kleene three-valued logic: parts joined by ``and`` bind before ``or`` (the coder's operators)."""
+    """Kleene three-valued logic over the coder's operators; ``or`` joins neighbours before ``and``, as lists of
+    alternatives do ("albuterol for asthma symptoms (cough, wheeze or chest tightness)")."""
     if all(s == NC for s in states):
         return NC
     groups: list[list[State]] = [[]]
     for part, state in zip(parts, states):
-        if part.operator == "or" and groups[-1]:
+        if part.operator != "or" and groups[-1]:
             groups.append([])
         groups[-1].append(state)
-    return _or([_and(g) for g in groups])
+    return _and([_or(g) for g in groups])
 
 
 def _criterion(c: Characteristic, record: PatientRecord, at: date) -> CriterionVerdict:
     if c.level == TEXT_ONLY or not c.parts:
         return CriterionVerdict(c.index, c.kind, c.text, c.exclude, NOT_COMPUTABLE, "not coded: text only")
-    if any(p.category == "contraception" for p in c.parts):
+    if not c.exclude and any(p.category == "contraception" for p in c.parts):
         return CriterionVerdict(c.index, c.kind, c.text, c.exclude, NOT_COMPUTABLE,
                                 "contraception is a commitment for the study's duration, not a recorded fact")
     findings = [_part(p, record, at, c.exclude) for p in c.parts]
     state = combine(c.parts, [f.state for f in findings])
+    alternatives = len(c.parts) > 1 and all(p.operator == "or" for p in c.parts[1:])
+    if state is True and c.level != "full" and not alternatives:
+        # What was left as text may narrow the statement ("Hypertension of > 170/100 mm Hg"): what is coded
+        # holding does not make the whole criterion hold (one of a list of alternatives holding still does).
+        return CriterionVerdict(c.index, c.kind, c.text, c.exclude, UNKNOWN,
+                                "; ".join(f.reason for f in findings if f.state is True) +
+                                " — but the criterion is only partly coded, the rest is text",
+                                tuple(dict.fromkeys(r for f in findings for r in f.evidence)),
+                                tuple(dict.fromkeys(v for f in findings for v in f.values)))
     # The findings that decided: those agreeing with the outcome (all of them when unknown).
     deciding = [f for f in findings if f.state == state] or [f for f in findings if f.state != NC] or findings
     reason = "; ".join(f.reason for f in deciding)

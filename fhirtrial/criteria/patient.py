@@ -20,6 +20,8 @@ COMPLETE = "complete"
 PATIENT_TYPES = ("Condition", "Observation", "MedicationStatement", "MedicationRequest", "Procedure",
                  "AllergyIntolerance")
 _ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+_UNCERTAIN = re.compile(r"\b(?:vs\.?|versus|differential|rule out|r/o|suspected|suspicion of|possible|probable|"
+                        r"questionable)\b|\?", re.IGNORECASE)
 _INACTIVE = {"inactive", "resolved", "remission"}
 _MED_INACTIVE = {"completed", "stopped", "entered-in-error", "cancelled", "not-taken", "draft", "unknown"}
 
@@ -122,8 +124,9 @@ def _concept_codings(concept: Any) -> tuple[str, tuple[Coding, ...]]:
 def _display_codings(text: str) -> tuple[Coding, ...]:
     """Ours for a display text; its asides ("Diabetes mellitus (denied)", "(worsening)") are left out first, as the
     resource's status, not its name, says whether the patient has it."""
-    bare = _ASIDE.sub(" ", text[:500]).strip()
-    return tuple((bare and concepts_for_display(bare)) or concepts_for_display(text[:500]))
+    text = _UNCERTAIN.split(text[:500], 1)[0]  # "… vesicular mole vs fibroid": a differential is not a diagnosis
+    bare = _ASIDE.sub(" ", text).strip()
+    return tuple((bare and concepts_for_display(bare)) or (text.strip() and concepts_for_display(text)) or ())
 
 
 def _status(resource: dict[str, Any], element: str) -> str | None:
@@ -209,6 +212,16 @@ def _measurement(resource: dict[str, Any], ref: str) -> Measurement:
                        concept_text)
 
 
+def _finding(m: Measurement) -> Fact | None:
+    """A coded or worded Observation value ("Smoker", "Pregnant") read as a finding the patient has."""
+    if not m.concept_text:
+        return None
+    codings = _display_codings(m.concept_text)
+    if not codings:
+        return None
+    return Fact("condition", m.ref, m.concept_text, codings, True, False, False, m.when.date() if m.when else None)
+
+
 def read_record(patient: dict[str, Any], others: Iterable[tuple[dict[str, Any], str | None]], *,
                 complete: bool = False) -> PatientRecord:
     """The record of ``patient`` from its resources (each with its Bundle fullUrl or None)."""
@@ -224,7 +237,9 @@ def read_record(patient: dict[str, Any], others: Iterable[tuple[dict[str, Any], 
         ref = _ref(resource, full_url)
         if rtype == "Observation":
             if resource.get("status") not in ("entered-in-error", "cancelled"):
-                record.measurements.append(_measurement(resource, ref))
+                record.measurements.append(measured := _measurement(resource, ref))
+                if (fact := _finding(measured)) is not None:  # "Tobacco smoking status: Smoker": a finding
+                    record.facts.append(fact)
         elif (fact := _fact(resource, ref)) is not None:
             record.facts.append(fact)
     return record

@@ -243,3 +243,46 @@ def test_an_inclusion_concept_absent_stays_unknown_even_in_a_complete_record() -
     diagnosis, no_mi = verdicts(g, [], complete=True)
     assert diagnosis.verdict == UNKNOWN  # the complete record's silence does not rule an inclusion out
     assert no_mi.verdict == MET  # ... but rules out the concept an inclusion negates
+
+
+def test_a_number_that_is_not_an_age_is_not_read_as_one() -> None:
+    text = ("all patients presenting to the ED with shortness of breath that are over 40 years old and present with "
+            "an emergency department triage category of 3 or higher")
+    [age] = [p for p in code_criterion(text).parts if p.category == "age"]
+    assert (age.low, age.comparator) == (40, ">")
+
+
+def test_postmenopausal_women_is_partly_coded_and_never_met_on_sex_alone() -> None:
+    assert code_criterion("Postmenopausal women").level == "partial"
+    [v] = verdicts(group(("Postmenopausal women", True)), [])
+    assert v.verdict == UNKNOWN and "partly coded" in v.reason
+
+
+def test_alternatives_bind_before_and() -> None:
+    g = group(("Daily requirement for albuterol due to asthma symptoms (cough, wheeze, chest tightness)", True))
+    wheeze = condition("c1", "Wheezing")
+    [v] = verdicts(g, [wheeze], complete=True)
+    assert v.verdict == NOT_MET  # wheezing alone, without albuterol, is not the excluded state
+
+
+def test_a_differential_diagnosis_is_not_a_diagnosis() -> None:
+    g = group(("Uterine fibroids", False))
+    [v] = verdicts(g, [condition("c1", "Enlarged uterus, vesicular mole vs fibroid")])
+    assert v.verdict == UNKNOWN
+
+
+def test_a_worded_observation_value_is_a_finding() -> None:
+    smoking = {"resourceType": "Observation", "id": "s1", "status": "final",
+               "code": {"coding": [{"system": LOINC, "code": "72166-2"}], "text": "Tobacco smoking status"},
+               "subject": {"reference": "Patient/p"}, "valueCodeableConcept": {"text": "Smoker (1 pack per day)"}}
+    [v] = verdicts(group(("Current smoker", False)), [smoking])
+    assert v.verdict == MET and v.evidence == ("Observation/s1",)
+
+
+def test_contraception_in_an_exclusion_does_not_apply_to_a_man() -> None:
+    g = group(("Pregnant or lactating women, or women of childbearing age not using an acceptable method of "
+               "contraception", True))
+    [v] = verdicts(g, [], who=patient(gender="male"))
+    assert v.verdict == NOT_MET
+    [v] = verdicts(group(("Must agree to use contraception", False)), [], who=patient(gender="male"))
+    assert v.verdict == NOT_COMPUTABLE

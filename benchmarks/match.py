@@ -116,7 +116,8 @@ def main() -> int:
         return 0
     from rank_bm25 import BM25Okapi
 
-    from fhirtrial.criteria.judge import judge
+    from fhirtrial.criteria.judge import judge, rescored
+    from fhirtrial.criteria.relevance import record_words, relevance, study_words
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,9 +127,12 @@ def main() -> int:
           f"({time.perf_counter() - started:.1f} s)")
     judged: dict[tuple[str, str], Any] = {}
     t0 = time.perf_counter()
-    for pid, (record, _) in patients.items():
-        for nct, (study, group, _) in trials.items():
-            judged[(pid, nct)] = judge(group, record, DAY, study.get("condition") or ())
+    words = {nct: study_words(study, group) for nct, (study, group, _) in trials.items()}
+    for pid, (record, _) in patients.items():  # as $match does: judged, then scored with relevance over all
+        found = relevance(record_words(record), [words[n] for n in sorted(trials)])
+        for nct, r in zip(sorted(trials), found):
+            study, group, _ = trials[nct]
+            judged[(pid, nct)] = rescored(judge(group, record, DAY, study.get("condition") or ()), r)
     per_study_ms = (time.perf_counter() - t0) * 1000 / max(1, len(judged))
     # -- criterion-level accuracy
     rows = [json.loads(line) for line in (DATA / "criteria.jsonl").read_text().splitlines() if line.strip()]

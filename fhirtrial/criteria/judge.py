@@ -185,20 +185,29 @@ def study_conditions(conditions: Iterable[dict[str, Any]], record: PatientRecord
                                                                     "the record")
 
 
-def score(criteria: Iterable[CriterionVerdict]) -> tuple[str, float]:
+TOPICAL, AGREEMENT, RELEVANCE = 0.25, 0.05, 0.2  # weights of the score's terms above its 0.5 band
+
+
+def score(criteria: Iterable[CriterionVerdict], relevance: float = 0.0) -> tuple[str, float]:
     """(verdict, score), documented in README.md ("Judging"): 0.5 unless ineligible, + 0.25 when the patient has
-    one of the study's conditions, + 0.25·S/(S+U+F+1) with S = criteria met in its favour (an exclusion ruled out
-    counts 0.25), U = unknowns, F = criteria against the patient."""
+    one of the study's conditions, + 0.05·S/(S+U+F+1) with S = criteria met in its favour (an exclusion ruled out
+    counts 0.25), U = unknowns, F = criteria against the patient, + 0.2·relevance (relevance.py, in [0, 1])."""
     items = list(criteria)
     topical = any(c.kind == "condition" and c.verdict == MET for c in items)
     judged = [c for c in items if c.kind != "condition"]
     s = sum(1.0 if not c.exclude else EXCLUSION_WEIGHT for c in judged if c.favourable)
     u = sum(1 for c in judged if c.verdict == UNKNOWN)
     f = sum(1 for c in judged if c.against)
-    value = (0.0 if f else 0.5) + (0.25 if topical else 0.0) + 0.25 * s / (s + u + f + 1)
+    value = (0.0 if f else 0.5) + (TOPICAL if topical else 0.0) + AGREEMENT * s / (s + u + f + 1) \
+        + RELEVANCE * min(1.0, max(0.0, relevance))
     if f:
         return INELIGIBLE, round(value, 6)
     return (ELIGIBLE if u == 0 and s > 0 else POSSIBLY), round(value, 6)
+
+
+def rescored(match: StudyMatch, relevance: float) -> StudyMatch:
+    """The same verdicts with the score's relevance term set."""
+    return StudyMatch(match.verdict, score(match.criteria, relevance)[1], match.criteria)
 
 
 def judge(group: dict[str, Any], record: PatientRecord, at: date,

@@ -12,7 +12,8 @@ from typing import Any, Iterator
 import orjson
 
 from ..canonical import EXTENSION_BASE
-from ..criteria.judge import INELIGIBLE, StudyMatch, judge
+from ..criteria.judge import INELIGIBLE, StudyMatch, judge, rescored
+from ..criteria.relevance import record_words, relevance, study_words
 from ..criteria.patient import PatientRecord, read_record
 from ..criteria.report import report_extension
 from ..errors import InvalidRequest, Issue, NotFound, Gone
@@ -132,9 +133,22 @@ def _by_id(repo: Repository, rtype: str, refs: list[str]) -> dict[str, dict[str,
     return out
 
 
+_WORDS: dict[tuple[str, int], list[str]] = {}  # a study version's words (bounded: cleared when full)
+
+
+def _words(stored: StoredResource, study: dict[str, Any], group: dict[str, Any]) -> list[str]:
+    key = (stored.id, stored.version_id)
+    if key not in _WORDS:
+        if len(_WORDS) > 200_000:
+            _WORDS.clear()
+        _WORDS[key] = study_words(study, group)
+    return _WORDS[key]
+
+
 def judge_all(repo: Repository, inputs: MatchInputs, record: PatientRecord) -> tuple[list[Judged], list[Issue]]:
     """Every candidate study judged; issues say what was left out."""
     judged: list[Judged] = []
+    words: list[list[str]] = []
     issues: list[Issue] = []
     seen = 0
     for page in _all(repo, "ResearchStudy", _study_pairs(inputs), MAX_CANDIDATES):
@@ -151,9 +165,13 @@ def judge_all(repo: Repository, inputs: MatchInputs, record: PatientRecord) -> t
                 site, km = nearest_site(study, locations, inputs.centre)
                 if inputs.radius_km is not None and (km is None or km > inputs.radius_km):
                     continue  # no recruiting site within reach
-            match = judge(groups.get(ref) or {}, record, inputs.at, study.get("condition") or ())
+            group = groups.get(ref) or {}
+            match = judge(group, record, inputs.at, study.get("condition") or ())
             judged.append(Judged(stored, match, site, km, ref or None))
+            words.append(_words(stored, study, group))
         seen += len(page.matches)
+    for j, r in zip(judged, relevance(record_words(record), words)):
+        j.match = rescored(j.match, r)
     if seen >= MAX_CANDIDATES:
         issues.append(Issue("warning", "too-costly", f"Only the first {MAX_CANDIDATES} candidate studies were "
                                                      "judged: narrow the search (near, zipCode, condition, phase)"))

@@ -286,3 +286,17 @@ def test_contraception_in_an_exclusion_does_not_apply_to_a_man() -> None:
     assert v.verdict == NOT_MET
     [v] = verdicts(group(("Must agree to use contraception", False)), [], who=patient(gender="male"))
     assert v.verdict == NOT_COMPUTABLE
+
+
+def test_relevance_ranks_the_study_about_the_record_first_and_never_changes_verdicts() -> None:
+    from fhirtrial.criteria.judge import rescored
+    from fhirtrial.criteria.relevance import record_words, relevance, study_words
+
+    record = read_record(patient(), [(condition("c1", "Chronic obstructive pulmonary disease"), None)])
+    about = study_words({"title": "Inhaled therapy in chronic obstructive pulmonary disease"}, {})
+    other = study_words({"title": "Knee replacement rehabilitation"}, {})
+    first, second = relevance(record_words(record), [about, other])
+    assert first == 1.0 and second == 0.0
+    match = judge(group(("Diagnosis of hypertension", False)), record, DAY)
+    lifted = rescored(match, first)
+    assert lifted.criteria == match.criteria and lifted.verdict == match.verdict and lifted.score > match.score

@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Callable
 
-from .concepts import ICD10CM, MESH, OWN, Coding, Window, subsumes
+from .concepts import ICD10CM, MESH, OWN, Coding, Window
+from .hierarchy import get_hierarchy, key_code
 from .model import Part
 from .patient import Fact, Measurement, PatientRecord
 from .units import convert
@@ -42,9 +43,11 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-@lru_cache(maxsize=200_000)
-def _subsumes(ancestor: Coding, descendant: Coding) -> bool:
-    return subsumes(ancestor, descendant)
+@lru_cache(maxsize=50_000)
+def _above(codings: tuple[Coding, ...]) -> frozenset[tuple[str, str]]:
+    """Every (system, code) subsuming one of a fact's codings (``concepts.subsumes``, computed once per fact)."""
+    hierarchy = get_hierarchy()
+    return frozenset().union(*(hierarchy.above(c.system, c.code) for c in codings))
 
 
 def age_in(birth: date, at: date, unit: str) -> float:
@@ -77,8 +80,13 @@ def _window_text(window: Window) -> str:
 
 
 def _matches(part: Part, fact: Fact) -> bool:
-    targets = [c for c in part.codings if c.system in (MESH, ICD10CM, OWN)]
-    return any(_subsumes(t, c) for t in targets for c in fact.codings)
+    """A coding of the part subsumes one of the fact's (a child concept satisfies its parent)."""
+    return not _targets(part.codings).isdisjoint(_above(fact.codings))
+
+
+@lru_cache(maxsize=50_000)
+def _targets(codings: tuple[Coding, ...]) -> frozenset[tuple[str, str]]:
+    return frozenset((t.system, key_code(t.system, t.code)) for t in codings if t.system in (MESH, ICD10CM, OWN))
 
 
 def concept(part: Part, record: PatientRecord, at: date, closed: bool | None = None) -> Finding:

@@ -6,11 +6,12 @@ fhirtrial/criteria/README.md ("Judging"). https://hl7.org/fhir/R4/group.html, ht
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from typing import Any, Iterable
 
 from . import evaluate as ev
-from .concepts import Coding
+from .concepts import Coding, concepts_for_display
 from .evaluate import NC, Finding, State
 from .model import TEXT_ONLY, Part
 from .patient import Fact, PatientRecord
@@ -160,6 +161,12 @@ def _healthy(c: Characteristic, record: PatientRecord) -> CriterionVerdict:
                             "no active condition in the record (not declared complete)")
 
 
+@lru_cache(maxsize=20_000)
+def _display(text: str) -> tuple[Coding, ...]:
+    """Codings of ours for a study condition given as text only (the same few texts recur across studies)."""
+    return tuple(concepts_for_display(text))
+
+
 def study_conditions(conditions: Iterable[dict[str, Any]], record: PatientRecord, at: date) -> CriterionVerdict:
     """Whether the patient has one of the study's conditions (ResearchStudy.condition): met or unknown, never
     not met (a study's topic is not one of its criteria)."""
@@ -171,9 +178,7 @@ def study_conditions(conditions: Iterable[dict[str, Any]], record: PatientRecord
         text = str(cc.get("text") or (codings[0].display if codings else ""))
         names.append(text)
         if not codings:
-            from .concepts import concepts_for_display
-
-            codings = tuple(concepts_for_display(text))
+            codings = _display(text)
         found = ev.concept(Part("condition", text, codings, 0, 0, status="current"), record, at)
         if found.state is True:
             hits += [f for f in record.facts if f.ref in found.evidence]

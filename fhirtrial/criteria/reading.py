@@ -94,9 +94,25 @@ def _value(c: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in c.items() if k.startswith("value")}
 
 
-def characteristics(group: dict[str, Any]) -> list[Characteristic]:
+_READ: dict[tuple[str, str], tuple[Characteristic, ...]] = {}  # (Group id, versionId): read once (bounded)
+
+
+def characteristics(group: dict[str, Any]) -> tuple[Characteristic, ...]:
     """The judgeable characteristics of an eligibility Group, in order (standard age groups are left out:
-    they restate the age range)."""
+    they restate the age range). A stored Group (id and versionId) is read once."""
+    version = (group.get("meta") or {}).get("versionId")
+    key = (str(group.get("id")), str(version)) if group.get("id") and version else None
+    if key is not None and key in _READ:
+        return _READ[key]
+    found = tuple(_read(group))
+    if key is not None:
+        if len(_READ) > 50_000:
+            _READ.clear()
+        _READ[key] = found
+    return found
+
+
+def _read(group: dict[str, Any]) -> list[Characteristic]:
     out: list[Characteristic] = []
     for i, c in enumerate(group.get("characteristic") or ()):
         if not isinstance(c, dict):

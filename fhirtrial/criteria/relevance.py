@@ -1,6 +1,6 @@
 """How much a study is about what the patient's record says: BM25 of the record's own words (its conditions,
-findings, observations, medications, procedures) against each candidate study's title, summary, conditions,
-keywords and criteria, scaled to [0, 1] over the candidates. A term of the $match score (README.md
+findings, observations, medications, procedures) against each candidate study's title, summary, conditions
+and keywords, scaled to [0, 1] over the candidates. A term of the $match score (README.md
 "Judging"); it does not depend on any verdict, so the score stays monotone in them.
 https://en.wikipedia.org/wiki/Okapi_BM25 (rank_bm25's BM25Plus)
 """
@@ -26,12 +26,12 @@ def record_words(record: PatientRecord) -> list[str]:
     return tokens(" ".join(words))
 
 
-def study_words(study: dict[str, Any], group: dict[str, Any]) -> list[str]:
+def study_words(study: dict[str, Any]) -> list[str]:
+    """The words a study is about: its title, summary, conditions and keywords (its criteria are judged, not
+    counted: so a study's relevance is known before its eligibility Group is read)."""
     parts = [str(study.get("title") or ""), str(study.get("description") or "")]
     parts += [str(c.get("text") or "") for c in study.get("condition") or () if isinstance(c, dict)]
     parts += [str(c.get("text") or "") for c in study.get("keyword") or () if isinstance(c, dict)]
-    parts += [str((c.get("code") or {}).get("text") or "") for c in group.get("characteristic") or ()
-              if isinstance(c, dict)]
     return tokens(" ".join(parts))
 
 

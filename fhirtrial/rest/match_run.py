@@ -12,7 +12,8 @@ from typing import Any, Iterator
 import orjson
 
 from ..canonical import EXTENSION_BASE
-from ..criteria.judge import INELIGIBLE, StudyMatch, judge, rescored
+from ..criteria.judge import AGREEMENT, INELIGIBLE, MET, RELEVANCE, TOPICAL, StudyMatch, judge, rescored, \
+    study_conditions
 from ..criteria.relevance import record_words, relevance, study_words
 from ..criteria.patient import PatientRecord, read_record
 from ..criteria.report import report_extension
@@ -23,6 +24,7 @@ from ..store.repository import Repository, StoredResource
 from .match_inputs import MILE_KM, PATIENT_TYPES, MatchInputs, split_patient
 
 PAGE = 200  # studies per search page (their sites are included with them)
+CHUNK = 10  # at least this many studies judged between two checks of the bound (their Groups read together)
 MAX_CANDIDATES = 20_000  # judged per request at most; past it the answer says so
 RECRUITING = frozenset({"RECRUITING", "recruiting"})
 LOCATION_DISTANCE = "http://hl7.org/fhir/StructureDefinition/location-distance"
@@ -136,20 +138,28 @@ def _by_id(repo: Repository, rtype: str, refs: list[str]) -> dict[str, dict[str,
 _WORDS: dict[tuple[str, int], list[str]] = {}  # a study version's words (bounded: cleared when full)
 
 
-def _words(stored: StoredResource, study: dict[str, Any], group: dict[str, Any]) -> list[str]:
+def _words(stored: StoredResource, study: dict[str, Any]) -> list[str]:
     key = (stored.id, stored.version_id)
     if key not in _WORDS:
         if len(_WORDS) > 200_000:
             _WORDS.clear()
-        _WORDS[key] = study_words(study, group)
+        _WORDS[key] = study_words(study)
     return _WORDS[key]
 
 
-def judge_all(repo: Repository, inputs: MatchInputs, record: PatientRecord) -> tuple[list[Judged], list[Issue]]:
-    """Every candidate study judged; issues say what was left out."""
-    judged: list[Judged] = []
-    words: list[list[str]] = []
-    issues: list[Issue] = []
+@dataclass
+class Candidate:
+    stored: StoredResource
+    study: dict[str, Any]
+    site: dict[str, Any] | None
+    distance_km: float | None
+    relevance: float = 0.0
+    bound: float = 1.0  # no judged score can pass it
+
+
+def candidates(repo: Repository, inputs: MatchInputs, issues: list[Issue]) -> list[Candidate]:
+    """The studies the store's search finds, those with no recruiting site within reach left out."""
+    out: list[Candidate] = []
     seen = 0
     for page in _all(repo, "ResearchStudy", _study_pairs(inputs), MAX_CANDIDATES):
         locations = {f"Location/{s.id}": s.resource() for s in page.included if s.resource_type == "Location"}
@@ -157,27 +167,50 @@ def judge_all(repo: Repository, inputs: MatchInputs, record: PatientRecord) -> t
         if inputs.centre is not None:  # sites past the include limit (1,000 per page) read by id
             missing = {r.get("reference", "") for _, st in studies for r in st.get("site") or ()} - set(locations)
             locations.update(_by_id(repo, "Location", sorted(m for m in missing if m.startswith("Location/"))))
-        refs = [(study.get("enrollment") or [{}])[0].get("reference", "") for _, study in studies]
-        groups = _by_id(repo, "Group", [r for r in refs if r])
-        for (stored, study), ref in zip(studies, refs):
+        for stored, study in studies:
             site = km = None
             if inputs.centre is not None:
                 site, km = nearest_site(study, locations, inputs.centre)
                 if inputs.radius_km is not None and (km is None or km > inputs.radius_km):
                     continue  # no recruiting site within reach
-            group = groups.get(ref) or {}
-            match = judge(group, record, inputs.at, study.get("condition") or ())
-            judged.append(Judged(stored, match, site, km, ref or None))
-            words.append(_words(stored, study, group))
+            out.append(Candidate(stored, study, site, km))
         seen += len(page.matches)
-    for j, r in zip(judged, relevance(record_words(record), words)):
-        j.match = rescored(j.match, r)
     if seen >= MAX_CANDIDATES:
         issues.append(Issue("warning", "too-costly", f"Only the first {MAX_CANDIDATES} candidate studies were "
                                                      "judged: narrow the search (near, zipCode, condition, phase)"))
-    if not any(j.group_ref for j in judged) and judged:
+    return out
+
+
+def judge_all(repo: Repository, inputs: MatchInputs, record: PatientRecord) -> tuple[list[Judged], list[Issue], bool]:
+    """The candidates judged best first, until no unjudged one can enter the answer: (judged, issues, whether
+    every candidate was judged). Each candidate's score is bounded before its Group is read (its band, its
+    conditions, its relevance, the agreement term at most), so the others need not be judged."""
+    issues: list[Issue] = []
+    found = candidates(repo, inputs, issues)
+    for c, r in zip(found, relevance(record_words(record), [_words(c.stored, c.study) for c in found])):
+        topical = study_conditions(c.study.get("condition") or (), record, inputs.at).verdict == MET
+        c.relevance = r
+        c.bound = 0.5 + (TOPICAL if topical else 0.0) + AGREEMENT + RELEVANCE * r
+    found.sort(key=lambda c: -c.bound)
+    judged: list[Judged] = []
+    kept: list[float] = []  # scores of the studies the answer can hold, best first
+    step = min(PAGE, max(CHUNK, 2 * inputs.count))
+    for i in range(0, len(found), step):
+        if 0 < inputs.count <= len(kept) and found[i].bound < kept[inputs.count - 1]:
+            return judged, issues, False  # no study left can enter the first ``count``
+        chunk = found[i:i + step]
+        refs = [(c.study.get("enrollment") or [{}])[0].get("reference", "") for c in chunk]
+        groups = _by_id(repo, "Group", [r for r in refs if r])
+        for c, ref in zip(chunk, refs):
+            match = rescored(judge(groups.get(ref) or {}, record, inputs.at, c.study.get("condition") or ()),
+                             c.relevance)
+            judged.append(Judged(c.stored, match, c.site, c.distance_km, ref or None))
+            if inputs.include_ineligible or match.verdict != INELIGIBLE:
+                kept.append(match.score)
+        kept.sort(reverse=True)
+    if found and not any(j.group_ref for j in judged):
         issues.append(Issue("information", "informational", "No candidate study has an eligibility Group"))
-    return judged, issues
+    return judged, issues, True
 
 
 def patient_record(inputs: MatchInputs, patient: dict[str, Any],
@@ -186,7 +219,7 @@ def patient_record(inputs: MatchInputs, patient: dict[str, Any],
 
 
 def result_bundle(judged: list[Judged], inputs: MatchInputs, record: PatientRecord, base: str,
-                  issues: list[Issue]) -> dict[str, Any]:
+                  issues: list[Issue], complete: bool = True) -> dict[str, Any]:
     """The ranked searchset: best score first (then nearest, then id), ineligible studies only when asked."""
     kept = [j for j in judged if inputs.include_ineligible or j.match.verdict != INELIGIBLE]
     kept.sort(key=lambda j: (-j.match.score, j.distance_km if j.distance_km is not None else float("inf"),
@@ -208,4 +241,7 @@ def result_bundle(judged: list[Judged], inputs: MatchInputs, record: PatientReco
     if issues:
         entries.append({"resource": {"resourceType": "OperationOutcome", "issue": [i.to_json() for i in issues]},
                         "search": {"mode": "outcome"}})
-    return {"resourceType": "Bundle", "type": "searchset", "total": total, "entry": entries}
+    out: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+    if complete:  # every candidate judged: the number of studies that fit is known
+        out["total"] = total
+    return {**out, "entry": entries}

@@ -293,8 +293,8 @@ def test_relevance_ranks_the_study_about_the_record_first_and_never_changes_verd
     from fhirtrial.criteria.relevance import record_words, relevance, study_words
 
     record = read_record(patient(), [(condition("c1", "Chronic obstructive pulmonary disease"), None)])
-    about = study_words({"title": "Inhaled therapy in chronic obstructive pulmonary disease"}, {})
-    other = study_words({"title": "Knee replacement rehabilitation"}, {})
+    about = study_words({"title": "Inhaled therapy in chronic obstructive pulmonary disease"})
+    other = study_words({"title": "Knee replacement rehabilitation"})
     first, second = relevance(record_words(record), [about, other])
     assert first == 1.0 and second == 0.0
     match = judge(group(("Diagnosis of hypertension", False)), record, DAY)

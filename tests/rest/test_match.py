@@ -107,6 +107,17 @@ def test_ranked_studies_with_their_reports(server: ServerProcess) -> None:
         assert verdict.ok, verdict
 
 
+def test_the_first_studies_are_the_same_however_many_are_asked(server: ServerProcess) -> None:
+    """$match judges candidates by their score's bound and may stop early: the first ones must not change."""
+    every = post(server.base, params(includeIneligible=True, count=100)).json()
+    ranked = [(e["resource"]["id"], e["search"]["score"]) for e in every["entry"] if e["search"]["mode"] == "match"]
+    for count in (1, 3, 5):
+        first = post(server.base, params(includeIneligible=True, count=count)).json()
+        assert [(e["resource"]["id"], e["search"]["score"]) for e in first["entry"]
+                if e["search"]["mode"] == "match"] == ranked[:count]
+        assert first.get("total", every["total"]) == every["total"]
+
+
 def test_ineligible_studies_only_when_asked(server: ServerProcess) -> None:
     man = patient_bundle(gender="male", birth="1930-01-01")  # 96: outside the seed's 18-65
     body = post(server.base, params(man, study=SEED)).json()

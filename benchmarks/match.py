@@ -14,7 +14,13 @@ one containing the other, same inclusion/exclusion side).
 Ranking: qrels gains 0/1/2 (unjudged = 0, the usual TREC practice), NDCG@10 with linear gains, P@10 counting
 label >= 1 as relevant. BM25 (rank_bm25 BM25Okapi) ranks title + summary + conditions + criteria against the note.
 
-Run: .venv/bin/python benchmarks/match.py [--show N]
+Speed (--speed N, or --speed-db URL for a database already filled by `fhirtrial synth` + `fhirtrial import`, outside
+the repository): a patient with 10 conditions and 30 observations, $match over HTTP in process (the ASGI app) for
+recruiting studies within 100 miles of a recruiting site's town (p50/p95 of 20 calls; goal p95 < 300 ms), without
+a location filter (3 calls; goal < 2 s), and the report for one study (the judge alone; goal < 5 ms). --speed N
+synthesises and imports N studies into a temporary directory, deleted after.
+
+Run: .venv/bin/python benchmarks/match.py [--show N] [--speed N | --speed-db URL] [--no-accuracy]
 """
 from __future__ import annotations
 
@@ -107,10 +113,136 @@ def ndcg(gains: list[int], ideal: list[int], k: int = 10) -> float:
     return dcg / best if best else 0.0
 
 
+def _speed_patient(repo: Any) -> dict[str, Any]:
+    """10 active conditions taken from stored studies (so some studies are about them) and 30 observations."""
+    from fhirtrial.search.parser import parse_search
+
+    page = repo.search(parse_search("ResearchStudy", [("_count", "200")]))
+    names: list[str] = []
+    for stored in page.matches:
+        for c in stored.resource().get("condition") or ():
+            if c.get("text") and c["text"] not in names:
+                names.append(c["text"])
+    entries: list[dict[str, Any]] = [{"resource": {"resourceType": "Patient", "id": "speed", "gender": "female",
+                                                   "birthDate": "1965-04-02"}}]
+    for i, name in enumerate(names[:10]):
+        entries.append({"resource": {"resourceType": "Condition", "id": f"c{i}", "subject": {"reference": "Patient/speed"},
+                                     "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                                                    "condition-clinical", "code": "active"}]},
+                                     "code": {"text": name}}})
+    labs = [("777-3", 210, "10*9/L"), ("718-7", 12.5, "g/dL"), ("751-8", 3.1, "10*9/L"), ("2160-0", 0.9, "mg/dL"),
+            ("1742-6", 30, "U/L"), ("1920-8", 28, "U/L"), ("1975-2", 0.8, "mg/dL"), ("4548-4", 6.1, "%"),
+            ("2345-7", 98, "mg/dL"), ("39156-5", 27.5, "kg/m2")]
+    for i in range(30):
+        code, value, unit = labs[i % 10]
+        entries.append({"resource": {
+            "resourceType": "Observation", "id": f"o{i}", "status": "final", "subject": {"reference": "Patient/speed"},
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "effectiveDateTime": f"2025-{1 + i // 10 * 4:02d}-15",
+            "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit},
+            "referenceRange": [{"high": {"value": value * 1.5, "unit": unit, "system": "http://unitsofmeasure.org",
+                                         "code": unit}}]}})
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def _centre(repo: Any) -> tuple[float, float]:
+    """The town of a recruiting site of a recruiting study."""
+    from fhirtrial.search.parser import parse_search
+
+    page = repo.search(parse_search("ResearchStudy", [("recruitment", "RECRUITING"), ("_count", "50"),
+                                                      ("_include", "ResearchStudy:site")]))
+    for stored in page.included:
+        position = stored.resource().get("position") or {}
+        if "latitude" in position:
+            return float(position["latitude"]), float(position["longitude"])
+    raise SystemExit("no recruiting site with a position in the database")
+
+
+def speed(database_url: str) -> None:
+    import statistics
+
+    from fastapi.testclient import TestClient
+
+    from fhirtrial.config import Settings
+    from fhirtrial.criteria.judge import judge
+    from fhirtrial.criteria.patient import read_record
+    from fhirtrial.rest.app import create_app
+    from fhirtrial.search.parser import parse_search
+    from fhirtrial.store.sql import open_repository
+
+    repo = open_repository(database_url)
+    studies = repo.search(parse_search("ResearchStudy", [("_summary", "count"), ("_total", "accurate"),
+                                                         ("_count", "0")])).total
+    recruiting = repo.search(parse_search("ResearchStudy", [("recruitment", "RECRUITING"), ("_total", "accurate"),
+                                                            ("_count", "0")])).total
+    bundle = _speed_patient(repo)
+    lat, lon = _centre(repo)
+    client = TestClient(create_app(Settings(database_url=database_url), repo))
+    base = [{"name": "patient", "resource": bundle}, {"name": "recruitmentStatus", "valueString": "RECRUITING"}]
+    near = base + [{"name": "near", "valueString": f"{lat}|{lon}|100|mi"}]
+
+    def call(parameter: list[dict[str, Any]]) -> tuple[float, dict[str, Any]]:
+        t = time.perf_counter()
+        r = client.post("/fhir/ResearchStudy/$match", json={"resourceType": "Parameters", "parameter": parameter})
+        elapsed = (time.perf_counter() - t) * 1000
+        assert r.status_code == 200, r.text[:500]
+        return elapsed, r.json()
+
+    call(near)  # warm: vocabularies, ZIP table, caches
+    times = []
+    for _ in range(20):
+        ms, body = call(near)
+        times.append(ms)
+    found = [e for e in body.get("entry", []) if e["search"]["mode"] == "match"]
+    p95 = statistics.quantiles(times, n=20)[-1]
+    print(f"\nspeed on {studies} stored studies ({recruiting} recruiting), patient with 10 conditions and 30 "
+          f"observations:")
+    print(f"  recruiting within 100 miles of ({lat:.3f}, {lon:.3f}): p50 {statistics.median(times):.0f} ms, "
+          f"p95 {p95:.0f} ms over 20 calls (goal p95 < 300 ms); {len(found)} studies returned, "
+          f"total {body.get('total', 'not counted (stopped early)')}")
+    times = [call(base)[0] for _ in range(3)]
+    print(f"  recruiting, no location filter: {statistics.median(times):.0f} ms median of 3 (max {max(times):.0f}; "
+          f"goal < 2 s)")
+    resources = [e["resource"] for e in bundle["entry"]]
+    record = read_record(resources[0], [(r, None) for r in resources[1:]])
+    page = repo.search(parse_search("Group", [("_count", "200")]))
+    groups = [s.resource() for s in page.matches]
+    for g in groups:
+        judge(g, record, DAY)
+    t = time.perf_counter()
+    for g in groups:
+        judge(g, record, DAY)
+    print(f"  the report for one study: {(time.perf_counter() - t) * 1000 / max(1, len(groups)):.2f} ms "
+          f"(mean over {len(groups)} stored Groups, read once; goal < 5 ms)")
+    repo.close()
+
+
+def speed_in_temp(n: int) -> None:
+    import subprocess
+
+    exe = Path(sys.executable).parent / "fhirtrial"
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "studies.ndjson"
+        url = f"sqlite:///{Path(tmp) / 'speed.db'}"
+        subprocess.run([str(exe), "synth", "--studies", str(n), "--seed", "14", "-o", str(source)], check=True)
+        subprocess.run([str(exe), "import", str(source), "--database-url", url], check=True,
+                       stdout=subprocess.DEVNULL)
+        speed(url)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", type=int, default=15, help="misses to print")
+    parser.add_argument("--speed", type=int, default=0, help="also time $match on this many synthetic studies")
+    parser.add_argument("--speed-db", default="", help="time $match on this database (filled beforehand)")
+    parser.add_argument("--no-accuracy", action="store_true", help="skip the accuracy and ranking figures")
     args = parser.parse_args()
+    if args.speed_db:
+        speed(args.speed_db)
+    elif args.speed:
+        speed_in_temp(args.speed)
+    if args.no_accuracy:
+        return 0
     if not (DATA / "criteria.jsonl").is_file():
         print(f"skipped: the matching benchmark is not at {DATA.resolve()}")
         return 0

@@ -69,7 +69,9 @@ def read_subject(repo: Repository, patient_id: str, inputs: MatchInputs
     return split_patient(others, inputs.at, "subject")
 
 
-def _study_pairs(inputs: MatchInputs) -> list[tuple[str, str]]:
+def _study_pairs(inputs: MatchInputs) -> list[list[tuple[str, str]]]:
+    """The searches whose union is the candidates. Within a radius: studies with a recruiting site within it
+    (``site-status-near``), and studies that record no per-site status with any site within it."""
     pairs: list[tuple[str, str]] = []
     if inputs.studies:
         pairs.append(("_id", ",".join(inputs.studies)))
@@ -78,12 +80,14 @@ def _study_pairs(inputs: MatchInputs) -> list[tuple[str, str]]:
     if inputs.phases:
         pairs.append(("phase", ",".join(inputs.phases)))
     pairs += [("condition:text", c) for c in inputs.conditions]
-    if inputs.centre is not None:
-        pairs.append(("_include", "ResearchStudy:site"))
-        if inputs.radius_km is not None:
-            lat, lon = inputs.centre
-            pairs.append(("site.near", f"{lat}|{lon}|{inputs.radius_km}|km"))
-    return pairs
+    if inputs.centre is None:
+        return [pairs]
+    lat, lon = inputs.centre
+    if inputs.radius_km is None:  # distances only: every study, its sites read with it
+        return [pairs + [("_include", "ResearchStudy:site")]]
+    place = f"{lat}|{lon}|{inputs.radius_km}|km"
+    return [pairs + [("site-status-near", f"RECRUITING${place}")],
+            pairs + [("site.near", place), ("site-status:missing", "true")]]
 
 
 def _site_statuses(study: dict[str, Any]) -> dict[str, str]:
@@ -158,27 +162,45 @@ class Candidate:
 
 
 def candidates(repo: Repository, inputs: MatchInputs, issues: list[Issue]) -> list[Candidate]:
-    """The studies the store's search finds, those with no recruiting site within reach left out."""
-    out: list[Candidate] = []
+    """The studies the store's searches find (no recruiting site within reach: left out by the search)."""
+    out: dict[str, Candidate] = {}
     seen = 0
-    for page in _all(repo, "ResearchStudy", _study_pairs(inputs), MAX_CANDIDATES):
-        locations = {f"Location/{s.id}": s.resource() for s in page.included if s.resource_type == "Location"}
-        studies = [(s, orjson.loads(s.body)) for s in page.matches if s.body is not None]
-        if inputs.centre is not None:  # sites past the include limit (1,000 per page) read by id
-            missing = {r.get("reference", "") for _, st in studies for r in st.get("site") or ()} - set(locations)
-            locations.update(_by_id(repo, "Location", sorted(m for m in missing if m.startswith("Location/"))))
-        for stored, study in studies:
-            site = km = None
-            if inputs.centre is not None:
-                site, km = nearest_site(study, locations, inputs.centre)
-                if inputs.radius_km is not None and (km is None or km > inputs.radius_km):
-                    continue  # no recruiting site within reach
-            out.append(Candidate(stored, study, site, km))
-        seen += len(page.matches)
+    for pairs in _study_pairs(inputs):
+        for page in _all(repo, "ResearchStudy", pairs, MAX_CANDIDATES):
+            locations = {f"Location/{s.id}": s.resource() for s in page.included if s.resource_type == "Location"}
+            for stored in page.matches:
+                if stored.body is None or stored.id in out:
+                    continue
+                study = orjson.loads(stored.body)
+                km = page.distances.get(("ResearchStudy", stored.id))
+                site = None
+                if inputs.centre is not None and inputs.radius_km is None:
+                    site, km = nearest_site(study, _with_missing(repo, study, locations), inputs.centre)
+                out[stored.id] = Candidate(stored, study, site, km)
+            seen += len(page.matches)
     if seen >= MAX_CANDIDATES:
         issues.append(Issue("warning", "too-costly", f"Only the first {MAX_CANDIDATES} candidate studies were "
                                                      "judged: narrow the search (near, zipCode, condition, phase)"))
-    return out
+    return list(out.values())
+
+
+def _with_missing(repo: Repository, study: dict[str, Any], locations: dict[str, dict[str, Any]]
+                  ) -> dict[str, dict[str, Any]]:
+    """``locations`` with the study's sites an include left out (past its limit) read by id."""
+    missing = {r.get("reference", "") for r in study.get("site") or ()} - set(locations)
+    if missing:
+        locations.update(_by_id(repo, "Location", sorted(m for m in missing if m.startswith("Location/"))))
+    return locations
+
+
+def name_sites(repo: Repository, judged: list["Judged"], centre: tuple[float, float]) -> None:
+    """The nearest recruiting site of each study of the answer, and its distance (read for these only)."""
+    for j in judged:
+        if j.site is None:
+            study = orjson.loads(j.stored.body or b"{}")
+            site, km = nearest_site(study, _with_missing(repo, study, {}), centre)
+            if site is not None:
+                j.site, j.distance_km = site, km
 
 
 def judge_all(repo: Repository, inputs: MatchInputs, record: PatientRecord) -> tuple[list[Judged], list[Issue], bool]:
@@ -219,13 +241,15 @@ def patient_record(inputs: MatchInputs, patient: dict[str, Any],
 
 
 def result_bundle(judged: list[Judged], inputs: MatchInputs, record: PatientRecord, base: str,
-                  issues: list[Issue], complete: bool = True) -> dict[str, Any]:
+                  issues: list[Issue], complete: bool = True, repo: Repository | None = None) -> dict[str, Any]:
     """The ranked searchset: best score first (then nearest, then id), ineligible studies only when asked."""
     kept = [j for j in judged if inputs.include_ineligible or j.match.verdict != INELIGIBLE]
     kept.sort(key=lambda j: (-j.match.score, j.distance_km if j.distance_km is not None else float("inf"),
                              j.stored.id))
     total = len(kept)
     entries: list[dict[str, Any]] = []
+    if repo is not None and inputs.centre is not None:
+        name_sites(repo, kept[:inputs.count], inputs.centre)
     for j in kept[:inputs.count]:
         exts = [report_extension(j.match, eligibility=j.group_ref, record_complete=record.complete, site=j.site,
                                  distance_mi=j.distance_km / MILE_KM if j.distance_km is not None else None)]

@@ -27,6 +27,10 @@ _PROSPECT = re.compile(r"\b(?:eligible|eligibility|candidates?|suitable|fit|indi
                        r"awaiting|waiting)\s+(?:for|to(?:\s+undergo|\s+receive)?)\s+(?:an?\s+|the\s+)?$", re.IGNORECASE)
 _ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|(?:drug|adverse|allergic)\s+reactions?)\b"
                      r"[^.;]{0,60}\b(?:to|for|against|with)\b", re.IGNORECASE)
+_COORDINATION = re.compile(r"(?P<mods>(?:[A-Za-z][\w-]*\s*,\s*)*[A-Za-z][\w-]*\s*,?\s*(?:and/or|or|and)\s+[A-Za-z][\w-]*)"
+                           r"\s+(?P<head>diseases?|dysfunction|failure|impairment|insufficiency|disorders?)\b",
+                           re.IGNORECASE)
+_MODIFIER = re.compile(r"[A-Za-z][\w-]*")
 _CONNECTOR = re.compile(r"\b(or|and)\b|/", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[;.:]")
 _RATIO = re.compile(r"\s*/\s*(?!(?:\d|ULN|uln|upper|lower|LLN))[A-Za-z]")
@@ -134,6 +138,24 @@ def _operators(text: str, parts: list[Part]) -> list[str]:
     return ops
 
 
+def _elided(text: str, covered: list[tuple[int, int]]) -> list[Part]:
+    """Concepts whose head noun a coordination shares: "liver or renal dysfunction" names liver dysfunction,
+    "hepatic, renal, and vascular disease" hepatic disease; each modifier read with the head, by the vocabulary."""
+    out: list[Part] = []
+    for m in _COORDINATION.finditer(text):
+        head = m.group("head")
+        for word in _MODIFIER.finditer(m.group("mods")):
+            start, end = m.start("mods") + word.start(), m.start("mods") + word.end()
+            if word.group(0).lower() in ("and", "or") or _overlaps((start, end), covered):
+                continue
+            phrase = f"{word.group(0)} {head}"
+            found = [x for x in concepts.find_mentions(phrase) if x.start == 0 and x.end == len(phrase)]
+            if found:
+                out.append(_qualified(Part(found[0].category, phrase.lower(), found[0].codings, start, end),
+                                      concepts.qualifiers(text, start, end)))
+    return out
+
+
 @lru_cache(maxsize=20000)
 def code_criterion(text: str) -> CodedCriterion:
     """The coded parts of one criterion (offsets into ``text``) and how far it was understood."""
@@ -173,6 +195,9 @@ def code_criterion(text: str) -> CodedCriterion:
             part = replace(part, category="allergy")  # "drug reaction for cyclosporin": an allergy, not a therapy
         if _PROSPECT.search(text, 0, mention.start):  # "(not) eligible for transplant": a prospect, not a fact
             part = replace(part, status="hypothetical", negated=False)
+        parts.append(part)
+    for part in _elided(text, covered):
+        covered.append((part.start, part.end))
         parts.append(part)
     for t in topics:
         covered.append((t.start, t.end))

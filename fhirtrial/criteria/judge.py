@@ -106,8 +106,9 @@ def _criterion(c: Characteristic, record: PatientRecord, at: date) -> CriterionV
         return CriterionVerdict(c.index, c.kind, c.text, c.exclude, NOT_COMPUTABLE,
                                 "contraception is a commitment for the study's duration, not a recorded fact")
     findings = [_part(p, record, at, c.exclude) for p in c.parts]
-    state = combine(c.parts, [f.state for f in findings])
-    alternatives = len(c.parts) > 1 and all(p.operator == "or" for p in c.parts[1:])
+    parts = c.parts
+    state = combine(parts, [f.state for f in findings])
+    alternatives = len(parts) > 1 and all(p.operator == "or" for p in parts[1:])
     if state is True and c.level != "full" and not alternatives:
         # What was left as text may narrow the statement ("Hypertension of > 170/100 mm Hg"): what is coded
         # holding does not make the whole criterion hold (one of a list of alternatives holding still does).

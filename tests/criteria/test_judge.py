@@ -300,3 +300,9 @@ def test_relevance_ranks_the_study_about_the_record_first_and_never_changes_verd
     match = judge(group(("Diagnosis of hypertension", False)), record, DAY)
     lifted = rescored(match, first)
     assert lifted.criteria == match.criteria and lifted.verdict == match.verdict and lifted.score > match.score
+
+
+def test_a_shared_head_noun_is_read_for_each_modifier() -> None:
+    names = [p.name for p in code_criterion("History of heart or lung disease").parts]
+    assert names == ["heart disease", "lung disease"]
+

@@ -126,7 +126,8 @@ def _speed_patient(repo: Any) -> dict[str, Any]:
     entries: list[dict[str, Any]] = [{"resource": {"resourceType": "Patient", "id": "speed", "gender": "female",
                                                    "birthDate": "1965-04-02"}}]
     for i, name in enumerate(names[:10]):
-        entries.append({"resource": {"resourceType": "Condition", "id": f"c{i}", "subject": {"reference": "Patient/speed"},
+        entries.append({"resource": {"resourceType": "Condition", "id": f"c{i}",
+                                     "subject": {"reference": "Patient/speed"},
                                      "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
                                                                     "condition-clinical", "code": "active"}]},
                                      "code": {"text": name}}})

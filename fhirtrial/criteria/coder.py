@@ -27,8 +27,8 @@ _PROSPECT = re.compile(r"\b(?:eligible|eligibility|candidates?|suitable|fit|indi
                        r"awaiting|waiting)\s+(?:for|to(?:\s+undergo|\s+receive)?)\s+(?:an?\s+|the\s+)?$", re.IGNORECASE)
 _ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|(?:drug|adverse|allergic)\s+reactions?)\b"
                      r"[^.;]{0,60}\b(?:to|for|against|with)\b", re.IGNORECASE)
-_COORDINATION = re.compile(r"(?P<mods>(?:[A-Za-z][\w-]*\s*,\s*)*[A-Za-z][\w-]*\s*,?\s*(?:and/or|or|and)\s+[A-Za-z][\w-]*)"
-                           r"\s+(?P<head>diseases?|dysfunction|failure|impairment|insufficiency|disorders?)\b",
+_COORDINATION = re.compile(r"(?P<mods>(?:[A-Za-z][\w-]*\s*,\s*)*[A-Za-z][\w-]*\s*,?\s*(?:and/or|or|and)\s+"
+                           r"[A-Za-z][\w-]*)\s+(?P<head>diseases?|dysfunction|failure|impairment|insufficiency|disorders?)\b",
                            re.IGNORECASE)
 _MODIFIER = re.compile(r"[A-Za-z][\w-]*")
 _CONNECTOR = re.compile(r"\b(or|and)\b|/", re.IGNORECASE)

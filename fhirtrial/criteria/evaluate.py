@@ -172,7 +172,8 @@ def measurement(part: Part, record: PatientRecord, at: date) -> Finding:
     when = f" on {obs.when.date().isoformat()}" if obs.when else ""
     if obs.value is None:
         return Finding(None, f"{part.name}{when} has no numeric value", (obs.ref,))
-    shown = f"{part.name} {_num(obs.value)}{' ' + (obs.unit or obs.unit_text or '') if obs.unit or obs.unit_text else ''}{when}"
+    unit = obs.unit or obs.unit_text
+    shown = f"{part.name} {_num(obs.value)}{' ' + unit if unit else ''}{when}"
     base = None
     if part.uln is not None or part.lln is not None:
         limit = obs.high if part.uln is not None else obs.low

@@ -228,7 +228,8 @@ def test_prospects_and_drug_reactions(text: str, category: str, status: str | No
 
 def test_an_allergy_criterion_is_met_by_an_allergy_not_by_taking_the_drug() -> None:
     g = group(("Previous drug reaction for cyclosporin or corticosteroids", True))
-    taking = {"resourceType": "MedicationStatement", "id": "m1", "status": "active", "subject": {"reference": "Patient/p"},
+    taking = {"resourceType": "MedicationStatement", "id": "m1", "status": "active",
+              "subject": {"reference": "Patient/p"},
               "medicationCodeableConcept": {"text": "Cyclosporine"}}
     [v] = verdicts(g, [taking], complete=True)
     assert v.verdict == NOT_MET

@@ -23,6 +23,16 @@ _SHARED = re.compile(r"[\s()\[\]/,&]*(?:and/or|and|or)?[\s()\[\]/,&]*", re.IGNOR
 _CONDITIONAL = re.compile(r"\bunless\b|\bexcept\b|\bif\b|\bprovided\b|\bwhichever\b|\bin case of\b", re.IGNORECASE)
 _LEFTOVER = re.compile(r"[<>≤≥]|\d")
 _OR = re.compile(r"\bor\b|/", re.IGNORECASE)
+_PROSPECT = re.compile(r"\b(?:eligible|eligibility|candidates?|suitable|fit|indicated|scheduled|planned|planning|"
+                       r"awaiting|waiting)\s+(?:for|to(?:\s+undergo|\s+receive)?)\s+(?:an?\s+|the\s+)?$", re.IGNORECASE)
+_ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|(?:drug|adverse|allergic)\s+reactions?)\b"
+                     r"[^.;]{0,60}\b(?:to|for|against|with)\b", re.IGNORECASE)
+_COORDINATION = re.compile(r"(?P<mods>(?:[A-Za-z][\w-]*\s*,\s*)*[A-Za-z][\w-]*\s*,?\s*(?:and/or|or|and)\s+"
+                           r"[A-Za-z][\w-]*)\s+(?P<head>diseases?|dysfunction|failure|impairment|insufficiency|disorders?)\b",
+                           re.IGNORECASE)
+_MODIFIER = re.compile(r"[A-Za-z][\w-]*")
+_CONNECTOR = re.compile(r"\b(or|and)\b|/", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[;.:]")
 _RATIO = re.compile(r"\s*/\s*(?!(?:\d|ULN|uln|upper|lower|LLN))[A-Za-z]")
 
 
@@ -104,6 +114,48 @@ def _overlaps(a: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(a[0] < e and s < a[1] for s, e in spans)
 
 
+def _operators(text: str, parts: list[Part]) -> list[str]:
+    """How each part joins the previous one. A list ("HIV, HCV, HBV, HTLV-1 and 2, syphilis or Chagas disease")
+    takes, for every comma between its items, the connector after its last comma; a bare comma list lists
+    alternatives, as eligibility lists do."""
+    gaps = [(prev.end, part.start) for prev, part in zip(parts, parts[1:])]
+    ops = ["or" if _OR.search(text, a, b) else "and" for a, b in gaps]
+    i = 0
+    while i < len(gaps):
+        if "," not in text[gaps[i][0]:gaps[i][1]]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(gaps) and "," in text[gaps[j + 1][0]:gaps[j + 1][1]]:
+            j += 1
+        last = text.rfind(",", gaps[j][0], gaps[j][1])
+        end = _CLAUSE_END.search(text, last)
+        found = _CONNECTOR.search(text, last, end.start() if end else len(text))
+        op = "and" if found is not None and found.group(0).lower() == "and" else "or"
+        for k in range(i, j + 1):
+            ops[k] = op
+        i = j + 1
+    return ops
+
+
+def _elided(text: str, covered: list[tuple[int, int]]) -> list[Part]:
+    """Concepts whose head noun a coordination shares: "liver or renal dysfunction" names liver dysfunction,
+    "hepatic, renal, and vascular disease" hepatic disease; each modifier read with the head, by the vocabulary."""
+    out: list[Part] = []
+    for m in _COORDINATION.finditer(text):
+        head = m.group("head")
+        for word in _MODIFIER.finditer(m.group("mods")):
+            start, end = m.start("mods") + word.start(), m.start("mods") + word.end()
+            if word.group(0).lower() in ("and", "or") or _overlaps((start, end), covered):
+                continue
+            phrase = f"{word.group(0)} {head}"
+            found = [x for x in concepts.find_mentions(phrase) if x.start == 0 and x.end == len(phrase)]
+            if found:
+                out.append(_qualified(Part(found[0].category, phrase.lower(), found[0].codings, start, end),
+                                      concepts.qualifiers(text, start, end)))
+    return out
+
+
 @lru_cache(maxsize=20000)
 def code_criterion(text: str) -> CodedCriterion:
     """The coded parts of one criterion (offsets into ``text``) and how far it was understood."""
@@ -137,18 +189,24 @@ def code_criterion(text: str) -> CodedCriterion:
         if any(t.category == p.category for t in topics for p in topic_parts(mention.text)):
             continue  # "pregnant women ... during their pregnancy": the topic's part says it once
         covered.append(span)
-        parts.append(_qualified(Part(mention.category, mention.text.lower(), mention.codings, mention.start,
-                                     mention.end), mention.qualifiers))
+        part = _qualified(Part(mention.category, mention.text.lower(), mention.codings, mention.start, mention.end),
+                          mention.qualifiers)
+        if part.category in ("therapy", "substance") and _ALLERGY.search(text, 0, mention.start):
+            part = replace(part, category="allergy")  # "drug reaction for cyclosporin": an allergy, not a therapy
+        if _PROSPECT.search(text, 0, mention.start):  # "(not) eligible for transplant": a prospect, not a fact
+            part = replace(part, status="hypothetical", negated=False)
+        parts.append(part)
+    for part in _elided(text, covered):
+        covered.append((part.start, part.end))
+        parts.append(part)
     for t in topics:
         covered.append((t.start, t.end))
     parts += topics
     if not parts:
         return CodedCriterion(text, (), TEXT_ONLY)
     parts.sort(key=lambda p: (p.start, p.end))
-    joined = [parts[0]]
-    for prev, part in zip(parts, parts[1:]):
-        op = "or" if _OR.search(text, prev.end, part.start) else "and"
-        joined.append(replace(part, operator=op))
+    ops = _operators(text, parts)
+    joined = [parts[0]] + [replace(part, operator=op) for part, op in zip(parts[1:], ops)]
     leftover = any(not _overlaps((m.start(), m.end()), covered) for m in _LEFTOVER.finditer(text))
     complete = all(p.complete for p in joined) and not leftover and not _CONDITIONAL.search(text)
     return CodedCriterion(text, tuple(joined), FULL if complete else PARTIAL)

@@ -56,7 +56,11 @@ def age_part(text: str, lower: str | None = None) -> Part | None:
                 continue
             return Part("age", "age", (AGE,), m.start(), m.end(), low=low, high=high, unit="a")
         if i == 2:
-            up = m.group("dir").lower() in _UP.split("|")
+            direction = m.group("dir").lower()
+            if direction not in ("older", "younger") and not re.search(r"\bage[ds]?\b|\byears?\b|\byrs?\b|\bold\b",
+                                                                       m.group(0), re.I):
+                continue  # "triage category of 3 or higher": a number that is not an age
+            up = direction in _UP.split("|")
         else:
             c = m.group("c").lower()
             up = c in _COMP_UP.split("|") or c.startswith("minimum")
@@ -90,7 +94,9 @@ def sex_part(text: str) -> Part | None:
     offset = len(text) - len(text.lstrip())
     word = m.group("s").lower()
     sex = "female" if word in ("female", "women", "woman") else "male"
-    return Part("sex", sex, (SEX,), offset + m.start("s"), offset + m.end("s"), sex=sex)
+    # "Postmenopausal women": the sex is coded, the menopausal status is not (the criterion is partly coded).
+    qualified = re.search(r"menopausal", m.group(0), re.IGNORECASE) is None
+    return Part("sex", sex, (SEX,), offset + m.start("s"), offset + m.end("s"), sex=sex, complete=qualified)
 
 
 _ANY_TOPIC = re.compile(r"pregnan|gestation|breast|lactat|nursing|contracept|birth control|barrier method")

@@ -29,12 +29,23 @@ def icd_lineage(code: str) -> frozenset[str]:
     return frozenset([code, *icd.get_ancestors(code)])
 
 
+def key_code(system: str, code: str) -> str:
+    """A code in the form the vocabularies publish it (MeSH UIs unpadded, ICD-10-CM dotted)."""
+    if system == MESH:
+        return mesh_ui(code)
+    if system == ICD10CM:
+        return icd_code(code)
+    return code
+
+
 class Hierarchy:
     """Ancestor sets of every concept of a vocabulary, computed once."""
 
     def __init__(self, vocabulary: Vocabulary) -> None:
         self.vocabulary = vocabulary
         self._ancestors: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
+        self._above: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
+        self._icd_owners: dict[str, set[tuple[str, str]]] | None = None
         # ICD-10-CM codes of each concept and of every concept below it (for "a MeSH concept subsumes an ICD code")
         self.icd_below: dict[tuple[str, str], set[str]] = {}
         for concept in vocabulary.concepts:
@@ -65,6 +76,40 @@ class Hierarchy:
         found.discard(ident)
         self._ancestors[ident] = frozenset(found)
         return self._ancestors[ident]
+
+    def above(self, system: str, code: str) -> frozenset[tuple[str, str]]:
+        """Every (system, code) that subsumes (system, code) — ``subsumes(a, d)`` is ``key(a) in above(d)`` with
+        ``key`` = (system, code in its published form) —, computed once per code: the judge tests many criteria
+        against one record."""
+        ident = (system, code)
+        found = self._above.get(ident)
+        if found is not None:
+            return found
+        out: set[tuple[str, str]] = {(system, code), (system, key_code(system, code))}
+        if system == ICD10CM:
+            lineage = icd_lineage(icd_code(code))
+            out |= {(ICD10CM, x) for x in lineage}
+            if self._icd_owners is None:
+                owners: dict[str, set[tuple[str, str]]] = {}
+                for owner, codes in self.icd_below.items():
+                    for x in codes:
+                        owners.setdefault(x, set()).add(owner)
+                self._icd_owners = owners
+            for x in lineage:
+                out |= self._icd_owners.get(x, set())
+        else:
+            concept = self.concept(system, code)
+            if concept is not None:
+                out.add((concept.system, concept.code))
+                out |= self.ancestors(concept)
+                codes = [c for c, _ in concept.icd10cm]
+                if codes:
+                    common = set(icd_lineage(codes[0]))
+                    for c in codes[1:]:
+                        common &= icd_lineage(c)
+                    out |= {(ICD10CM, x) for x in common}
+        self._above[ident] = frozenset(out)
+        return self._above[ident]
 
     def concept(self, system: str, code: str) -> Concept | None:
         if system == MESH:

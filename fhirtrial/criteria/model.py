@@ -11,7 +11,7 @@ from .concepts import Coding, Window
 
 CONCEPT_SYSTEM = f"{CODESYSTEM_BASE}/criteria-concept"  # fhirtrial's own concepts where no open code fits
 FULL, PARTIAL, TEXT_ONLY = "full", "partial", "text-only"
-CATEGORIES = ("condition", "therapy", "procedure", "substance", "finding", "measurement", "performance", "pregnancy",
+CATEGORIES = ("condition", "therapy", "procedure", "substance", "allergy", "finding", "measurement", "performance", "pregnancy",
               "breastfeeding", "contraception", "age", "sex")
 
 

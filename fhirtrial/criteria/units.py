@@ -96,7 +96,24 @@ def convert(value: float, source: str, target: str) -> float | None:
     """``value`` in UCUM unit ``source`` expressed in ``target``; None when they are not commensurable."""
     if source == target:
         return value
+    affine = _affine(source, target)
+    return None if affine is None else value * affine[0] + affine[1]
+
+
+@lru_cache(maxsize=4096)
+def _affine(source: str, target: str) -> tuple[float, float] | None:
+    """(scale, offset) taking ``source`` to ``target``, asked of the library once per pair: every UCUM conversion
+    is affine (offsets only for temperatures), and parsing a unit costs milliseconds."""
     if not commensurable(source, target):
         return None
     reg = _registry()
-    return float((value * reg.from_ucum(source)).to(reg.from_ucum(target)).magnitude)
+    a, b = reg.from_ucum(source), reg.from_ucum(target)
+
+    def to_target(x: float) -> float:  # a Quantity built from its units, so offset units (Cel) convert too
+        return float(reg.Quantity(x * a.magnitude, a.units).to(b.units).magnitude / b.magnitude)
+
+    try:
+        zero = to_target(0.0)
+        return to_target(1.0) - zero, zero
+    except Exception:  # pint refuses some pairs it deems commensurable (logarithmic units): not convertible
+        return None

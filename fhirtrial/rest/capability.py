@@ -32,6 +32,7 @@ OPERATION_DEFINITIONS = {
     "everything": f"{CANONICAL_BASE}/OperationDefinition/ResearchStudy-everything",
     "import-ctgov": f"{CANONICAL_BASE}/OperationDefinition/ResearchStudy-import-ctgov",
     "facets": f"{CANONICAL_BASE}/OperationDefinition/ResearchStudy-facets",
+    "match": f"{CANONICAL_BASE}/OperationDefinition/ResearchStudy-match",
 }
 
 

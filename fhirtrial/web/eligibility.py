@@ -187,7 +187,7 @@ def read_reports(bundle: dict[str, Any]) -> list[dict[str, Any]]:
                              "evidence": [reference_key(r) or (r or {}).get("display", "")
                                           for r in _parts(crit, "evidence")]})
         overall = str((_parts(report, "verdict") or [""])[0])
-        site = (_parts(report, "site") or [None])[0]
+        site = (_parts(report, "nearest-site") or [None])[0]
         out.append({"id": study.get("id", ""), "title": study.get("title", ""), "score": search.get("score"),
                     "overall": OVERALL.get(overall, overall), "site": (site or {}).get("display", ""),
                     "criteria": criteria})

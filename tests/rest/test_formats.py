@@ -38,7 +38,7 @@ async def test_capability_lists_operations_served(client: httpx.AsyncClient) -> 
     rest = (await client.get("metadata")).json()["rest"][0]
     assert [o["name"] for o in rest["operation"]] == ["export"]
     by_type = {r["type"]: {o["name"]: o["definition"] for o in r.get("operation", [])} for r in rest["resource"]}
-    assert set(by_type["ResearchStudy"]) == {"validate", "everything", "export", "import-ctgov", "facets"}
+    assert set(by_type["ResearchStudy"]) == {"validate", "everything", "export", "import-ctgov", "facets", "match"}
     assert by_type["ResearchStudy"]["validate"] == "http://hl7.org/fhir/OperationDefinition/Resource-validate"
     assert set(by_type["Location"]) == {"validate", "export"}
     # Each advertised type-level operation answers (not 404/405) at its path.

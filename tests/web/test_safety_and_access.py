@@ -104,6 +104,9 @@ def test_eligibility_form_from_study_and_search(site: Any, page: Any) -> None:
     shot(page, "eligibility-study")
     results = page.locator("#h-verdicts").locator("..").inner_text()  # $match's verdicts, in words
     assert "Diagnosis of Acquired Aplastic Anemia" in results and "Met" in results
+    # a patient typed into the form has no resources to cite: no empty Evidence column
+    assert page.get_by_role("columnheader").all_inner_texts()[:3] == ["Verdict", "Criterion", "Reason"]
+    assert "Evidence" not in page.get_by_role("columnheader").all_inner_texts()
     page.goto(site.origin + "/?condition=aplastic+anemia")
     page.get_by_role("link", name="Check a patient's eligibility for these studies").click()
     page.wait_for_url("**/eligibility?condition=aplastic*")

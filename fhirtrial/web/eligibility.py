@@ -184,8 +184,9 @@ def read_reports(bundle: dict[str, Any]) -> list[dict[str, Any]]:
                              "kind": str((_parts(crit, "kind") or [""])[0]),
                              "text": str((_parts(crit, "text") or [""])[0]),
                              "reason": str((_parts(crit, "reason") or [""])[0]),
-                             "evidence": [reference_key(r) or (r or {}).get("display", "")
-                                          for r in _parts(crit, "evidence")]})
+                             # a reference without a reference or display (a typed-in patient's) says nothing
+                             "evidence": [e for e in (reference_key(r) or (r or {}).get("display", "")
+                                                      for r in _parts(crit, "evidence")) if e]})
         overall = str((_parts(report, "verdict") or [""])[0])
         site = (_parts(report, "nearest-site") or [None])[0]
         out.append({"id": study.get("id", ""), "title": study.get("title", ""), "score": search.get("score"),

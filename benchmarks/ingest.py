@@ -18,6 +18,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
+REGISTRY = 570_000  # studies on ClinicalTrials.gov, for the projected time of a whole-registry import
+# Runs ``fhirtrial`` in this process, then prints its own CPU and its (reaped) workers' CPU, in seconds.
+_RUSAGE_WRAPPER = """
+import resource, sys
+from fhirtrial.cli.main import app
+try:
+    app(sys.argv[1:], prog_name="fhirtrial")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"cpu: {me.ru_utime} {me.ru_stime} {kids.ru_utime} {kids.ru_stime}", file=sys.stderr)
+sys.exit(code)
+"""
 
 
 def _synth(n: int, directory: Path) -> Path:
@@ -56,7 +71,7 @@ def _size(url: str, db_file: Path | None) -> int:
 
 def run(url: str, data: Path, jobs: int, validate: bool, db_file: Path | None) -> dict[str, float]:
     before = _size(url, db_file) if db_file is None else 0
-    args = [PY, "-m", "fhirtrial.cli.main", "import", str(data), "--jobs", str(jobs), "--batch", "1000",
+    args = [PY, "-c", _RUSAGE_WRAPPER, "import", str(data), "--jobs", str(jobs), "--batch", "1000",
             "--database-url", url] + ([] if validate else ["--no-validate"])
     started = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -69,7 +84,9 @@ def run(url: str, data: Path, jobs: int, validate: bool, db_file: Path | None) -
     resources = int(re.search(r"resources: (\d+) created", err).group(1)) + \
         int(re.search(r"resources: \d+ created, \d+ updated, (\d+) unchanged", err).group(1))
     inner = float(re.search(r"imported in ([\d.]+) s", err).group(1))
-    return {"studies": studies, "resources": resources, "wall": wall, "import_s": inner,
+    cpu = dict(zip(("main_user", "main_sys", "workers_user", "workers_sys"),
+                   map(float, re.search(r"cpu: ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", err).groups())))
+    return {**{k: v * 1000 / studies for k, v in cpu.items()}, "studies": studies, "resources": resources, "wall": wall, "import_s": inner,
             "studies_s": studies / inner, "resources_s": resources / inner, "rss_mb": usage.ru_maxrss / 1024,
             "bytes_per_study": (_size(url, db_file) - before) / studies}
 
@@ -80,10 +97,11 @@ def main() -> None:
     ap.add_argument("--large", action="store_true", help="also 500,000 studies")
     ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--no-validate", action="store_true")
+    ap.add_argument("--work", type=Path, help="directory for the synthetic inputs, kept between runs")
     args = ap.parse_args()
     sizes = args.sizes + ([500_000] if args.large else [])
     pg = os.environ.get("FHIRTRIAL_TEST_DATABASE_URL")
-    work = Path(tempfile.mkdtemp(prefix="fhirtrial-ingest-bench-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="fhirtrial-ingest-bench-"))
     results: dict[tuple[str, int, int], dict[str, float]] = {}
     for n in sizes:
         data = _synth(n, work)
@@ -107,9 +125,13 @@ def main() -> None:
 
 
 def _line(db: str, n: int, jobs: int, r: dict[str, float]) -> str:
+    registry = REGISTRY / r["studies_s"] / 60
     return (f"{db:<10} {n:>7} studies --jobs {jobs}: {r['studies_s']:8,.0f} studies/s {r['resources_s']:9,.0f} "
             f"resources/s ({r['import_s']:.1f} s import, {r['wall']:.1f} s wall)  peak RSS {r['rss_mb']:.0f} MB  "
-            f"{r['bytes_per_study']:,.0f} bytes/study")
+            f"{r['bytes_per_study']:,.0f} bytes/study\n"
+            f"{'':<19}CPU per study: main {r['main_user']:.2f} user + {r['main_sys']:.2f} sys ms, workers "
+            f"{r['workers_user']:.2f} user + {r['workers_sys']:.2f} sys ms; whole registry ({REGISTRY:,} studies) "
+            f"projected {registry:.1f} min")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ killed part-way is completed by running the same command again.
 """
 from __future__ import annotations
 
+import math
 import multiprocessing
+import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,11 +20,13 @@ from ..store.bulk import BulkWriter, StudyResult
 from ..store.prepared import PreparedStudy
 from .dedupe import dedupe_last_wins
 from .items import Origin, SourceItem, study_item
-from .prepare import SeenShared, failed_item, init_worker, prepare_in_worker, prepare_record
+from .prepare import (SeenShared, failed_item, init_worker, prepare_chunk_in_worker, prepare_in_worker,
+                      prepare_record)
 
 DEFAULT_BATCH = 500
 _CHUNK = 16
 PARALLEL_MIN = 200  # studies below which an import prepares them in its own process
+_SHARDS_PER_BATCH = 8  # a batch is whole shards (chunks), at most this many (SQLite attaches at most 10)
 
 
 @dataclass
@@ -126,6 +130,34 @@ def prepared_studies(items: Iterable[SourceItem], *, jobs: int, indexer: Indexer
             yield prepared
 
 
+def sharded_chunks(items: Iterable[SourceItem], directory: Path, *, jobs: int, validate: bool = True,
+                   strictness: str = "error", batch: int = DEFAULT_BATCH) -> Iterator[list[PreparedStudy]]:
+    """Prepared studies in input order, a chunk at a time, each chunk's rows in a shard file (store.shard) in
+    ``directory`` that the writer moves into the store; the caller deletes a chunk's shard once written.
+    ``batch`` whole chunks make at most _SHARDS_PER_BATCH shards."""
+    size = max(1, math.ceil(batch / _SHARDS_PER_BATCH))
+
+    def chunks() -> Iterator[tuple[list[tuple[Any, ...]], str]]:
+        chunk: list[tuple[Any, ...]] = []
+        n = 0
+        for item in items:
+            chunk.append(_task(item))
+            if len(chunk) >= size:
+                n += 1
+                yield chunk, str(directory / f"{n}.db")
+                chunk = []
+        if chunk:
+            yield chunk, str(directory / f"{n + 1}.db")
+
+    ctx = multiprocessing.get_context()
+    # Two batches in flight besides the one being written, so the workers never wait for the writer.
+    window = _Window(chunks(), 2 * _SHARDS_PER_BATCH + 2 * jobs)
+    with ctx.Pool(jobs, initializer=init_worker, initargs=(validate, strictness)) as pool:
+        for studies in pool.imap(prepare_chunk_in_worker, window, chunksize=1):
+            window.release()
+            yield studies
+
+
 def run_import(paths: list[Path | str], writer: BulkWriter, *, jobs: int = 1, batch: int = DEFAULT_BATCH,
                validate: bool = True, strictness: str | None = None,
                on_batch: Callable[[Summary, list[StudyResult]], None] | None = None,
@@ -184,6 +216,8 @@ def import_items(source: Callable[[], Iterable[SourceItem]], writer: BulkWriter,
 
     def flush() -> None:
         results = writer.write(pending)
+        for shard in {s.shard for s in pending if s.shard is not None}:
+            Path(shard).unlink(missing_ok=True)
         pending.clear()
         for result in results:
             summary.add(result)
@@ -192,6 +226,23 @@ def import_items(source: Callable[[], Iterable[SourceItem]], writer: BulkWriter,
 
     if (summary.total or 0) < PARALLEL_MIN:
         jobs = 1  # starting workers costs more than they save on a few studies
+    if jobs > 1 and writer.shards:
+        from ..store.shard import shard_dir
+
+        directory = shard_dir()
+        try:
+            for chunk in sharded_chunks(with_total(), directory, jobs=jobs, validate=validate,
+                                        strictness=strictness, batch=batch):
+                pending.extend(chunk)
+                if len(pending) >= batch:
+                    flush()
+            if pending:
+                flush()
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        if bulk is not False:
+            writer.build_indexes(on_index)
+        return summary
     for prepared in prepared_studies(with_total(), jobs=jobs, indexer=writer.indexer, validate=validate,
                                      strictness=strictness, batch=batch):
         pending.append(prepared)

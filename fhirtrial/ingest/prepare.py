@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import FhirError, IndexingError, Issue
 from ..search.index import Indexer, ResourceIndex
 from ..store.prepared import PreparedResource, PreparedStudy, index_rows
-from ..store.versioning import check_body, check_id, check_type, content_key, now_ms, stamp
+from ..store.versioning import check_body, check_id, check_type, content_key, key_digest, now_ms, stamp
 from .items import SourceItem
 
 
@@ -58,7 +58,9 @@ def related_of(indexer: Indexer, resource: dict[str, Any],
 
 
 def prepare_resource(indexer: Indexer, resource: dict[str, Any], ts: datetime, *, skip_index: bool = False,
-                     siblings: dict[str, dict[str, Any]] | None = None) -> PreparedResource:
+                     siblings: dict[str, dict[str, Any]] | None = None, key: bytes | None = None) -> PreparedResource:
+    """``resource`` stamped as version 1 at ``ts``, with its index rows (unless ``skip_index``) and content key
+    (``key`` when the caller has it already)."""
     rtype, rid = resource["resourceType"], resource["id"]
     stamped, body = stamp(resource, rid, 1, ts)
     index = None
@@ -66,7 +68,7 @@ def prepare_resource(indexer: Indexer, resource: dict[str, Any], ts: datetime, *
         related = related_of(indexer, resource, siblings or {})
         if related is not None:
             index = index_rows(_index(indexer, stamped, related))
-    return PreparedResource(rtype, rid, content_key(resource), body, ts, index)
+    return PreparedResource(rtype, rid, key or key_digest(content_key(resource)), body, ts, index)
 
 
 def _index(indexer: Indexer, body: dict[str, Any], related: dict[str, dict[str, Any]]) -> ResourceIndex:
@@ -113,11 +115,12 @@ def prepare_record(record: dict[str, Any], nct_id: str | None, origin: str, inde
     try:
         for res in mapped.resources:
             rtype, rid = res.get("resourceType"), res.get("id")
-            digest = None
+            key = None
             if seen is not None and rtype in SeenShared.SHARED and isinstance(rid, str):
-                digest = SeenShared.digest(rtype, rid, content_key(res))
+                key = key_digest(content_key(res))
+                digest = SeenShared.digest(rtype, rid, key)
                 if digest in seen:
-                    prepared.append(prepare_resource(indexer, res, ts, skip_index=True))
+                    prepared.append(prepare_resource(indexer, res, ts, skip_index=True, key=key))
                     continue
                 fresh.append(digest)
             errors, warnings = validation_issues(res, strictness) if validate else ([], [])
@@ -125,7 +128,7 @@ def prepare_record(record: dict[str, Any], nct_id: str | None, origin: str, inde
                 more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
                 return PreparedStudy(nct_id, origin, stage="validate", issues=errors,
                                      error=f"{rtype}/{rid} is not valid FHIR R4: {errors[0].diagnostics}{more}")
-            item = prepare_resource(indexer, res, ts, siblings=siblings)
+            item = prepare_resource(indexer, res, ts, siblings=siblings, key=key)
             if warnings:
                 item.warnings = tuple(warnings)
             prepared.append(item)
@@ -171,3 +174,20 @@ def prepare_in_worker(task: tuple[dict[str, Any] | None, str | None, str, str | 
         return PreparedStudy(nct_id, origin, error=error, stage=stage, superseded_by=superseded)
     return prepare_record(record, nct_id, origin, _WORKER["indexer"], validate=_WORKER["validate"],
                           strictness=_WORKER["strictness"], seen=_WORKER["seen"])
+
+
+def prepare_chunk_in_worker(task: tuple[list[tuple[Any, ...]], str]) -> list[PreparedStudy]:
+    """Prepare a chunk of studies and write their rows into the new shard file ``task[1]`` (store.shard):
+    what returns to the writer is only what it decides versions with."""
+    from ..store.shard import ShardWriter
+
+    tasks, path = task
+    studies = [prepare_in_worker(t) for t in tasks]
+    shard = ShardWriter(path)
+    for study in studies:
+        if study.resources is not None:
+            study.shard = path
+            for res in study.resources:
+                shard.add(res)
+    shard.close()
+    return studies

@@ -12,6 +12,7 @@ is rolled back and the batch is redone with one SAVEPOINT per study, so a failin
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import itemgetter
@@ -27,7 +28,8 @@ from .failures import DB_ERRORS
 from .index_writer import COMPOSITE_COLUMNS, IndexWriter, pg_safe
 from .related import Dependents, index_with_related, reindex
 from .schema import COMPOSITE_BIT, FTS_BIT, FTS_TABLE, INDEX_TABLES, idx_composite, idx_reference, resource
-from .versioning import comparable_content, stamp
+from .shard import ShardMover
+from .versioning import comparable_content, key_digest, stamp
 
 if TYPE_CHECKING:
     from .prepared import IndexRows, PreparedResource, PreparedStudy
@@ -55,7 +57,8 @@ class Current:
 
     def content_key(self) -> bytes | None:
         if self.key is None and self.body is not None:
-            self.key = orjson.dumps(comparable_content(orjson.loads(self.body)), option=orjson.OPT_SORT_KEYS)
+            self.key = key_digest(orjson.dumps(comparable_content(orjson.loads(self.body)),
+                                               option=orjson.OPT_SORT_KEYS))
         return self.key
 
 
@@ -88,7 +91,7 @@ class StudyResult:
 class _Pending:
     """Rows of one unit (a batch, or one study), sent in bulk by ``flush``."""
 
-    __slots__ = ("inserts", "updates", "versions", "clears", "index", "fts", "keys")
+    __slots__ = ("inserts", "updates", "versions", "clears", "index", "fts", "keys", "moves")
 
     def __init__(self) -> None:
         self.inserts: list[tuple[Any, ...]] = []
@@ -98,6 +101,7 @@ class _Pending:
         self.index: dict[str, list[tuple[Any, ...]]] = {attr: [] for attr in _TABLES}
         self.fts: list[tuple[Any, ...]] = []
         self.keys: set[tuple[str, str]] = set()
+        self.moves: dict[str, list[tuple[int, int]]] = {}  # shard alias -> (seq, pk) of resources created from it
 
 
 class BulkWriter:
@@ -152,6 +156,10 @@ class BulkWriter:
         self._current: PreparedStudy | None = None
         self._keys: dict[tuple[str, str], tuple[int, bytes]] = {}  # (type, id) -> (version, content key)
         self._deferred = False  # search indexes set aside (defer_indexes): rows go in the owner indexes' order
+        self._mover = ShardMover()
+        self._aliases: dict[str, str] = {}  # shard path -> schema name it is attached as, during a write
+        # Studies prepared into shards (store.shard) are moved inside SQLite; PostgreSQL takes rows as objects.
+        self.shards = not self.postgres
 
     # -- public ----------------------------------------------------------------------------------------------
     def defer_indexes(self, studies: int, *, force: bool = False) -> bool:
@@ -176,8 +184,9 @@ class BulkWriter:
         todo = [r for r in results if r.error is None]
         if not todo:
             return results
+        shards = sorted({s.shard for s in studies if s.shard is not None and s.resources is not None})
         try:
-            with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            with self._connect(shards) as conn, conn.begin():
                 self._pragmas(conn)
                 state = self._fetch(conn, todo)
                 self._start_pks(conn)
@@ -194,7 +203,7 @@ class BulkWriter:
                 result.resources.clear()
         # Something in the batch failed: redo it one savepoint per study.
         self._keys.clear()
-        with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        with self._connect(shards) as conn, conn.begin():
             state = self._fetch(conn, todo)
             for result in todo:
                 self._start_pks(conn)
@@ -215,6 +224,26 @@ class BulkWriter:
                     result.study.stage = "index" if isinstance(exc, IndexingError) else "write"
         self._remember(state)
         return results
+
+    @contextmanager
+    def _connect(self, shards: list[str]) -> Iterator[sa.Connection]:
+        """A write connection with the ``shards`` attached (outside any transaction, as SQLite requires), and
+        detached again before it returns to the pool."""
+        with self.engine.connect().execution_options(**{WRITE: True}) as conn:
+            raw = conn.connection.driver_connection  # type: ignore[union-attr]
+            self._aliases = {}
+            try:
+                for n, path in enumerate(shards):
+                    alias = f"shard{n}"
+                    raw.execute(f"ATTACH DATABASE ? AS {alias}", (path,))
+                    self._aliases[path] = alias
+                if shards:
+                    self._mover.prepare(raw)
+                yield conn
+            finally:
+                for alias in self._aliases.values():
+                    raw.execute(f"DETACH DATABASE {alias}")
+                self._aliases = {}
 
     def _remember(self, state: dict[tuple[str, str], Current]) -> None:
         """Keep the content keys of a committed unit: shared resources (sponsors, sites) come back in almost
@@ -291,7 +320,33 @@ class BulkWriter:
             if key in pending.keys:  # written earlier in this unit with other content: keep statement order
                 self._flush(conn, pending)
                 pending.__init__()  # type: ignore[misc]
+            if res.seq is not None:
+                if cur is None and res.index is not None:  # a new resource: its rows move inside SQLite
+                    result.resources.append(self._move(conn, res, overlay, pending))
+                    continue
+                res = self._loaded(conn, res)
             result.resources.append(self._plan(conn, res, cur, overlay, pending))
+
+    def _move(self, conn: sa.Connection, res: PreparedResource, overlay: dict[tuple[str, str], Current],
+              pending: _Pending) -> ResourceResult:
+        """Plan the creation of a resource whose rows are in the study's shard (version 1, as prepared)."""
+        assert self._current is not None and self._current.shard is not None and res.index is not None
+        rtype, rid = res.resource_type, res.id
+        pk = self._pk(conn)
+        pending.moves.setdefault(self._aliases[self._current.shard], []).append((res.seq, pk))  # type: ignore[arg-type]
+        pending.keys.add((rtype, rid))
+        self._written.add((rtype, rid))
+        overlay[(rtype, rid)] = Current(pk, 1, res.ts, False, res.index.mask, key=res.key)
+        return ResourceResult(rtype, rid, "created", 1, res.ts)
+
+    def _loaded(self, conn: sa.Connection, res: PreparedResource) -> PreparedResource:
+        """``res`` with its body and index rows read back from its study's shard."""
+        from .prepared import IndexRows, PreparedResource
+
+        assert self._current is not None and self._current.shard is not None and res.seq is not None
+        body, index = self._mover.load(conn, self._aliases[self._current.shard], res.seq)
+        return PreparedResource(res.resource_type, res.id, res.key, body, res.ts,
+                                IndexRows(*index) if index is not None else None, res.warnings)
 
     def _plan(self, conn: sa.Connection, res: PreparedResource, cur: Current | None,
               overlay: dict[tuple[str, str], Current], pending: _Pending) -> ResourceResult:
@@ -348,7 +403,9 @@ class BulkWriter:
         keys = wanted(stamped) if wanted is not None else []
         if keys and self._study is None:
             study = self._current.resources if self._current is not None else None
-            self._study = {f"{r.resource_type}/{r.id}": orjson.loads(r.body) for r in study or ()}
+            self._study = {f"{r.resource_type}/{r.id}": orjson.loads(r.body if r.seq is None else
+                                                                      self._loaded(conn, r).body)
+                           for r in study or ()}
         if any(k not in (self._study or {}) for k in keys):
             self._flush(conn, pending)  # the database must hold what this unit wrote so far
             pending.__init__()  # type: ignore[misc]
@@ -427,6 +484,9 @@ class BulkWriter:
                     run(self._index_sql[attr], rows)
         if pending.fts:
             run(self._fts_insert, pending.fts)
+        order = {} if self._deferred else _SHARD_SEARCH_ORDER
+        for alias, moves in pending.moves.items():
+            self._mover.move(conn, alias, moves, order)
 
 
 # index rows by IndexRows key: the INDEX_TABLES, then idx_composite (IndexWriter.write)
@@ -447,6 +507,13 @@ _owner_order = itemgetter(0, 1)
 _SEARCH_ORDER: dict[str, Any] = {
     "tokens": lambda r: (r[0], r[2], r[4] or "", r[3] or ""),
     "strings": lambda r: (r[0], r[2], r[3][:128]),
+}
+
+
+# The same orders for rows moved from a shard (store.shard), as SQL.
+_SHARD_SEARCH_ORDER: dict[str, str] = {
+    "tokens": "resource_type, param, coalesce(code, ''), coalesce(system, '')",
+    "strings": "resource_type, param, substr(normalized, 1, 128)",
 }
 
 

@@ -33,13 +33,15 @@ class IndexRows:
 class PreparedResource:
     resource_type: str
     id: str
-    key: bytes  # versioning.content_key: equal keys mean "unchanged"
-    body: bytes  # stamped as version 1 at ``ts``
+    key: bytes  # versioning.key_digest(versioning.content_key): equal keys mean "unchanged"
+    body: bytes  # stamped as version 1 at ``ts``; empty when in a shard (``seq``)
     ts: datetime
     # None for a shared resource this process already prepared with the same content: the writer has
-    # almost always stored it already ("unchanged"), and indexes it itself when not.
+    # almost always stored it already ("unchanged"), and indexes it itself when not. When in a shard, only
+    # the mask is here (the rows are in the shard).
     index: IndexRows | None
     warnings: tuple[Issue, ...] = ()  # what the validator reports beside a stored resource (strictness warning)
+    seq: int | None = None  # its row in the study's shard (store/shard.py), which holds the body and index rows
 
 
 @dataclass(slots=True)
@@ -54,6 +56,7 @@ class PreparedStudy:
     superseded_by: str | None = None
     warnings: int = 0
     issues: list[Issue] | None = None  # every error of the resource the validator refused
+    shard: str | None = None  # the shard file holding its resources' rows (store/shard.py), if any
 
     def report(self) -> dict[str, Any]:
         out: dict[str, Any] = {"nctId": self.nct_id, "origin": self.origin, "stage": self.stage, "error": self.error}

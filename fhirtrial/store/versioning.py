@@ -4,6 +4,7 @@ https://hl7.org/fhir/R4/resource.html#Meta and https://hl7.org/fhir/R4/http.html
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -91,3 +92,9 @@ def same_content(stored_body: bytes, resource: dict[str, Any]) -> bool:
 def content_key(resource: dict[str, Any]) -> bytes:
     """Canonical JSON of ``comparable_content``: equal keys mean ``same_content`` holds."""
     return orjson.dumps(comparable_content(resource), option=orjson.OPT_SORT_KEYS)
+
+
+def key_digest(key: bytes) -> bytes:
+    """A short digest of a content key: what crosses process boundaries and is remembered, instead of the
+    canonical JSON itself (as large as the body)."""
+    return hashlib.blake2b(key, digest_size=16).digest()

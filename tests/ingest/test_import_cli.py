@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -98,8 +99,12 @@ def test_kill_9_then_resume_equals_one_clean_run(database_url: str, tmp_path: Pa
     set_aside = deferred.deferrable(postgres) if mode == "--bulk" else []
     assert count(database_url, "deferred_index") == len(set_aside)
     assert _index_count(database_url) == indexes - len([n for n in set_aside if n.startswith("ix_")])
+    # SQLite: the workers' shard files (store/shard.py) of the killed import are left behind...
+    shards = list(Path(tempfile.gettempdir()).glob(f"fhirtrial-shards-{proc.pid}-*"))
+    assert bool(shards) == (not postgres)
     resumed = _run(database_url, str(path), "--batch", "50", cwd=tmp_path)  # small input: builds what is set aside
     assert resumed.returncode == clean.returncode, resumed.stderr
+    assert not any(s.exists() for s in shards)  # ...and the next import removes them
     assert dump(database_url) == expected
     assert count(database_url, "deferred_index") == 0
     assert _index_count(database_url) == indexes

@@ -33,6 +33,7 @@ from ..config import Settings
 from ..search.compartment import patient_compartment
 from ..store.engine import WRITE
 from ..store.failures import translated
+from ..store.liveness import pid_alive
 from ..store.schema import UTCDateTime, export_job
 from .ndjson import SUFFIX, export_ndjson
 
@@ -87,22 +88,6 @@ def _job(row: Any) -> Job:
                m["error"])
 
 
-def _pid_alive(pid: int) -> bool:
-    stat = Path(f"/proc/{pid}/stat")
-    if Path("/proc/self/stat").exists():
-        try:
-            # "pid (comm) S ...": a zombie (Z) or dead (X) process is not running anything
-            return stat.read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-        except (OSError, IndexError):
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 def worker_is_dead(worker: str | None) -> bool:
     """True when ``worker`` ("host:pid:token") certainly no longer runs: same host, and its process is gone
@@ -118,7 +103,7 @@ def worker_is_dead(worker: str | None) -> bool:
     pid = int(pid_text)
     if pid == os.getpid():
         return token not in _ACTIVE_TOKENS
-    return not _pid_alive(pid)
+    return not pid_alive(pid)
 
 
 class JobStore:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
 from .index_writer import COMPOSITE_COLUMNS
+from .liveness import pid_alive
 from .schema import COMPOSITE_BIT, FTS_TABLE, INDEX_TABLES, UTCDateTime, idx_composite, resource
 
 if TYPE_CHECKING:
@@ -204,19 +205,8 @@ def sweep(root: str | Path | None = None) -> list[Path]:
             pid = int(path.name[len(_PREFIX):].split("-", 1)[0])
         except ValueError:
             continue
-        if pid != os.getpid() and not _alive(pid):
+        if pid != os.getpid() and not pid_alive(pid):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
 
-
-def _alive(pid: int) -> bool:
-    if os.name == "nt":  # signal 0 is not a probe there: keep everything
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

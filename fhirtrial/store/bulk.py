@@ -28,7 +28,7 @@ from .failures import DB_ERRORS
 from .index_writer import COMPOSITE_COLUMNS, IndexWriter, pg_safe
 from .related import Dependents, index_with_related, reindex
 from .schema import COMPOSITE_BIT, FTS_BIT, FTS_TABLE, INDEX_TABLES, idx_composite, idx_reference, resource
-from .shard import ShardMover
+from .shard import ShardMover, bind_rows
 from .versioning import comparable_content, key_digest, stamp
 
 if TYPE_CHECKING:
@@ -372,17 +372,7 @@ class BulkWriter:
                 pending.clears.append((rtype, rid, pk, cur.mask))
         pending.versions.append((rtype, rid, vid, ts_db, False, "PUT", text))
         for attr, rows in index.rows.items():
-            procs = self._index_procs[attr]
-            target = pending.index[attr]
-            if not procs:
-                target.extend([(rtype, rid, *row) for row in rows])
-                continue
-            for row in rows:
-                values = list(row)
-                for i, proc in procs:
-                    if values[i] is not None:
-                        values[i] = proc(values[i])
-                target.append((rtype, rid, *values))
+            pending.index[attr].extend(bind_rows(rtype, rid, rows, self._index_procs[attr]))
         if index.text or index.content:
             t, c = index.text or "", index.content or ""
             if self.postgres:

@@ -47,7 +47,8 @@ def wait_up(url: str, proc: subprocess.Popen) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-def wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> float:
+def wrk_stats(url: str, seconds: int, connections: int, script: Path | None = None) -> dict[str, float]:
+    """req/s and the latency percentiles (ms) wrk reports; any non-2xx answer stops the benchmark."""
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script:
         cmd += ["-s", str(script)]
@@ -55,7 +56,14 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None = None) ->
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"{errors.group(1)} failed requests:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    stats = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    for pct, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+        stats[f"p{pct}"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return stats
+
+
+def wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> float:
+    return wrk_stats(url, seconds, connections, script)["rps"]
 
 
 def start_server(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen:

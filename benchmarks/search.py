@@ -7,6 +7,8 @@ study's eligibility values from its own Group and builds the search indexes once
 ANALYZE. PostgreSQL gets a copy of the SQLite rows (COPY; tsvectors recomputed), then ANALYZE.
 Each query runs warm ``--runs`` times through ``SQLRepository.search`` (rows, bodies and includes included);
 ``$facets`` through ``SQLRepository.facets`` (its "matches" column counts buckets, "total" the matching studies).
+With ``--concurrency N [--workers 1,2] [--seconds 10]`` the same queries are loaded over HTTP instead, N wrk
+connections against ``fhirtrial serve`` (req/s, p50/p99; benchmarks/search_load.py).
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ from fhirtrial.store.search.context import Context  # noqa: E402
 from fhirtrial.store.search.plan import plan_filters  # noqa: E402
 from fhirtrial.store.search.sort import by_id  # noqa: E402
 from fhirtrial.store.sql import SQLRepository  # noqa: E402
+
+from search_load import run_load  # noqa: E402  (a sibling: the script folder is on sys.path)
 
 CLI = [str(ROOT / ".venv" / "bin" / "fhirtrial")]
 
@@ -226,18 +230,31 @@ def main() -> None:
     ap.add_argument("--no-plans", action="store_true")
     ap.add_argument("--skip-sqlite", action="store_true", help="only PostgreSQL")
     ap.add_argument("--no-copy", action="store_true", help="PostgreSQL already holds the copy")
+    ap.add_argument("--concurrency", type=int, default=0,
+                    help="instead of timing queries in process: req/s over HTTP with this many wrk connections")
+    ap.add_argument("--seconds", type=int, default=10, help="wrk duration per query (with --concurrency)")
+    ap.add_argument("--workers", default="1,2", help="server worker counts (with --concurrency)")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     for size in args.sizes:
         url = build_sqlite(size, args.workdir)
         if not args.skip_sqlite:
-            with SQLRepository(url) as repo:
-                bench(f"SQLite {size:,}", repo, args.runs, not args.no_plans)
+            measure(f"SQLite {size:,}", url, args)
         if args.pg:
             if not args.no_copy:
                 copy_to_postgres(url, args.pg)
-            with SQLRepository(args.pg) as repo:
-                bench(f"PostgreSQL {size:,}", repo, args.runs, not args.no_plans)
+            measure(f"PostgreSQL {size:,}", args.pg, args)
+
+
+def measure(label: str, url: str, args: argparse.Namespace) -> None:
+    with SQLRepository(url) as repo:
+        if not args.concurrency:
+            bench(label, repo, args.runs, not args.no_plans)
+            return
+        values = pick_values(repo)
+        studies = repo.count("ResearchStudy")
+    run_load(url, f"{label} ({studies:,} studies)", queries(values), args.concurrency, args.seconds,
+             [int(w) for w in args.workers.split(",")])
 
 
 if __name__ == "__main__":

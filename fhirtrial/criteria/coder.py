@@ -30,6 +30,9 @@ _ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|(?:drug|adv
 _COORDINATION = re.compile(r"(?P<mods>(?:[A-Za-z][\w-]*\s*,\s*)*[A-Za-z][\w-]*\s*,?\s*(?:and/or|or|and)\s+"
                            r"[A-Za-z][\w-]*)\s+(?P<head>diseases?|dysfunction|failure|impairment|insufficiency|disorders?)\b",
                            re.IGNORECASE)
+# The head nouns _COORDINATION ends with: most criteria have none, and the coordination pattern is costly to try at
+# every position of a text.
+_HEADS = re.compile(r"\b(?:diseases?|dysfunction|failure|impairment|insufficiency|disorders?)\b", re.IGNORECASE)
 _MODIFIER = re.compile(r"[A-Za-z][\w-]*")
 _CONNECTOR = re.compile(r"\b(or|and)\b|/", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[;.:]")
@@ -142,6 +145,8 @@ def _elided(text: str, covered: list[tuple[int, int]]) -> list[Part]:
     """Concepts whose head noun a coordination shares: "liver or renal dysfunction" names liver dysfunction,
     "hepatic, renal, and vascular disease" hepatic disease; each modifier read with the head, by the vocabulary."""
     out: list[Part] = []
+    if _HEADS.search(text) is None:
+        return out
     for m in _COORDINATION.finditer(text):
         head = m.group("head")
         for word in _MODIFIER.finditer(m.group("mods")):

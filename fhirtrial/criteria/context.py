@@ -187,6 +187,7 @@ class ContextEngine:
         rules = load_rules(rules_path)
         self.context.add(rules)
         self.openers = openers(rules, self.nlp.tokenizer)
+        self._before = [proc for _, proc in self.nlp.pipeline[:-1]]  # the sentencizer (nlp.pipeline is rebuilt per call)
         self._docs: OrderedDict[str, Any] = OrderedDict()
         self._size = cache_size
         self._lock = Lock()  # spaCy docs and ConText's span groups are not shared safely between threads
@@ -195,7 +196,7 @@ class ContextEngine:
         doc = self._docs.get(text)
         if doc is None:
             doc = self.nlp.make_doc(text)
-            for _, proc in self.nlp.pipeline[:-1]:
+            for proc in self._before:
                 doc = proc(doc)
             self._docs[text] = doc
             if len(self._docs) > self._size:
@@ -203,6 +204,11 @@ class ContextEngine:
         else:
             self._docs.move_to_end(text)
         return doc
+
+    def clear(self) -> None:
+        """Forget the cached docs (a cold start, for benchmarks)."""
+        with self._lock:
+            self._docs.clear()
 
     @staticmethod
     def _window_words(doc: Any, span: tuple[int, int]) -> str:

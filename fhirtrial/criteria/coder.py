@@ -30,6 +30,9 @@ _ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|(?:drug|adv
 _COORDINATION = re.compile(r"(?P<mods>(?:[A-Za-z][\w-]*\s*,\s*)*[A-Za-z][\w-]*\s*,?\s*(?:and/or|or|and)\s+"
                            r"[A-Za-z][\w-]*)\s+(?P<head>diseases?|dysfunction|failure|impairment|insufficiency|disorders?)\b",
                            re.IGNORECASE)
+# The head nouns _COORDINATION ends with: most criteria have none, and the coordination pattern is costly to try at
+# every position of a text.
+_HEADS = re.compile(r"\b(?:diseases?|dysfunction|failure|impairment|insufficiency|disorders?)\b", re.IGNORECASE)
 _MODIFIER = re.compile(r"[A-Za-z][\w-]*")
 _CONNECTOR = re.compile(r"\b(or|and)\b|/", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[;.:]")
@@ -142,6 +145,8 @@ def _elided(text: str, covered: list[tuple[int, int]]) -> list[Part]:
     """Concepts whose head noun a coordination shares: "liver or renal dysfunction" names liver dysfunction,
     "hepatic, renal, and vascular disease" hepatic disease; each modifier read with the head, by the vocabulary."""
     out: list[Part] = []
+    if _HEADS.search(text) is None:
+        return out
     for m in _COORDINATION.finditer(text):
         head = m.group("head")
         for word in _MODIFIER.finditer(m.group("mods")):
@@ -149,9 +154,9 @@ def _elided(text: str, covered: list[tuple[int, int]]) -> list[Part]:
             if word.group(0).lower() in ("and", "or") or _overlaps((start, end), covered):
                 continue
             phrase = f"{word.group(0)} {head}"
-            found = [x for x in concepts.find_mentions(phrase) if x.start == 0 and x.end == len(phrase)]
+            found = [x for x in concepts.concepts_in(phrase) if x[0] == 0 and x[1] == len(phrase)]
             if found:
-                out.append(_qualified(Part(found[0].category, phrase.lower(), found[0].codings, start, end),
+                out.append(_qualified(Part(found[0][2], phrase.lower(), found[0][3], start, end),
                                       concepts.qualifiers(text, start, end)))
     return out
 
@@ -170,11 +175,14 @@ def code_criterion(text: str) -> CodedCriterion:
     for p in own:
         covered.append((p.start, p.end))
     parts += own
-    parts = [_qualified(p, concepts.qualifiers(text, p.start, p.end)) for p in parts]
-    topics = [_qualified(p, concepts.qualifiers(text, p.start, p.end)) for p in topic_parts(text, lower)
-              if roles.passing(text, p.start, p.end, p.category) not in roles.CLAUSE_RULES]
+    topics = [p for p in topic_parts(text, lower) if roles.passing(text, p.start, p.end, p.category)
+              not in roles.CLAUSE_RULES]
+    # One ConText pass for the mentions and the parts found so far (tokenising and matching its rules is most of
+    # the cost of coding)
+    mentions, context = concepts.read(text, [(p.start, p.end) for p in parts + topics])
+    parts = [_qualified(p, q) for p, q in zip(parts, context)]
+    topics = [_qualified(p, q) for p, q in zip(topics, context[len(parts):])]
     hard = list(covered)
-    mentions = concepts.find_mentions(text)
     for mention, passing in zip(mentions, roles.roles(text, mentions, roles.asides(text, ends))):
         span = (mention.start, mention.end)
         if passing is not None:

@@ -9,6 +9,7 @@ hierarchy.py (subsumption).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,7 +23,8 @@ LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 
 __all__ = ["ICD10CM", "LOINC", "MESH", "OWN", "UCUM", "Coding", "Mention", "Qualifiers", "Window",
-           "concepts_for_display", "find_mentions", "mesh_ui", "qualifiers", "subsumes", "synonyms"]
+           "concepts_for_display", "concepts_in", "find_mentions", "mesh_ui", "qualifiers", "read", "subsumes",
+           "synonyms"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,19 +104,42 @@ def _qualifiers(context: Context) -> Qualifiers:
 
 def find_mentions(text: str) -> list[Mention]:
     """Concept mentions in ``text``: longest dictionary matches, non-overlapping, in text order, with context."""
+    return read(text)[0]
+
+
+def _spanned(text: str, start: int, end: int) -> bool:
+    return 0 <= start < end <= len(text) and bool(text[start:end].strip())
+
+
+def read(text: str, spans: Sequence[tuple[int, int]] = ()) -> tuple[list[Mention], list[Qualifiers]]:
+    """The concept mentions of ``text`` (as ``find_mentions``) and the qualifiers of other ``spans`` of it (as
+    ``qualifiers``), from one ConText pass over the text.
+
+    One pass gives each span what a pass of its own would: the context of a target does not depend on the other
+    targets, as no rule limits its number of targets and modifiers are not pruned on target overlap (context.py)."""
+    if not text or not text.strip():
+        return [], [Qualifiers() for _ in spans]
+    matches = get_matcher().find(text)
+    wanted = [(start, end) for start, end in spans if _spanned(text, start, end)]
+    if not matches and not wanted:
+        return [], [Qualifiers() for _ in spans]  # ConText runs only on texts with something to qualify
+    contexts = get_engine().spans(text, [(m.start, m.end) for m in matches] + wanted)
+    mentions = [Mention(m.start, m.end, text[m.start:m.end], m.concept.category, codings_of(m.concept),
+                        _qualifiers(c)) for m, c in zip(matches, contexts)]
+    found = iter(contexts[len(matches):])
+    return mentions, [_qualifiers(next(found)) if _spanned(text, start, end) else Qualifiers() for start, end in spans]
+
+
+def concepts_in(text: str) -> list[tuple[int, int, str, tuple[Coding, ...]]]:
+    """(start, end, category, codings) of the concept mentions of ``text``, without their context (no ConText)."""
     if not text or not text.strip():
         return []
-    matches = get_matcher().find(text)
-    if not matches:
-        return []  # ConText runs only on texts with something to qualify
-    contexts = get_engine().spans(text, [(m.start, m.end) for m in matches])
-    return [Mention(m.start, m.end, text[m.start:m.end], m.concept.category, codings_of(m.concept), _qualifiers(c))
-            for m, c in zip(matches, contexts)]
+    return [(m.start, m.end, m.concept.category, codings_of(m.concept)) for m in get_matcher().find(text)]
 
 
 def qualifiers(text: str, start: int, end: int) -> Qualifiers:
     """The context (negation, history, time window...) of ``text[start:end]`` within ``text``."""
-    if not 0 <= start < end <= len(text) or not text[start:end].strip():
+    if not _spanned(text, start, end):
         return Qualifiers()
     return _qualifiers(get_engine().spans(text, [(start, end)])[0])
 

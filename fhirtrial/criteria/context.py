@@ -103,6 +103,76 @@ def load_rules(path: Path) -> list[Any]:
     return rules
 
 
+_QUALIFYING = frozenset(_FLAGS) | {"WINDOW"}  # the categories whose modifiers reach a Context
+
+
+@dataclass(frozen=True, slots=True)
+class Openers:
+    """How a qualifying rule (a category that reaches a Context) can start: a word, two consecutive words (lower
+    case), a number (spaCy's like_num), or anything (``always``). A doc where none occurs gets no qualifying modifier
+    from ConText, so every span in it has an empty Context and ConText's rule matching can be skipped."""
+
+    words: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
+    number: bool
+    always: bool
+
+    def possible(self, doc: Any) -> bool:
+        if self.always:
+            return True
+        lowers = [t.lower_ for t in doc]
+        if not self.words.isdisjoint(lowers) or (self.number and any(t.like_num for t in doc)):
+            return True
+        pairs = self.pairs
+        return any(pair in pairs for pair in zip(lowers, lowers[1:]))
+
+
+def _head(token: Any) -> list[str] | None:
+    """The lower-case words a required token pattern accepts; None when that is not a plain word list."""
+    lower = token.get("LOWER") if isinstance(token, dict) and set(token) == {"LOWER"} else None
+    if isinstance(lower, str):
+        return [lower]
+    if isinstance(lower, dict) and set(lower) == {"IN"} and all(isinstance(w, str) for w in lower["IN"]):
+        return list(lower["IN"])
+    return None
+
+
+def openers(rules: list[Any], tokenizer: Any) -> Openers:
+    """The Openers of medspaCy ConTextRules: a literal's first one or two tokens (medspaCy matches literals on
+    lower-cased tokens), a token pattern's first one or two tokens when they are required LOWER words or lists, or
+    its first token when it is LIKE_NUM."""
+    words: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    number = always = False
+    for rule in rules:
+        if rule.category.upper() not in _QUALIFYING:
+            continue
+        if rule.pattern is None:
+            toks = [t.lower_ for t in tokenizer(rule.literal.lower())]
+            if len(toks) >= 2:
+                pairs.add((toks[0], toks[1]))
+            elif toks:
+                words.add(toks[0])
+            else:
+                always = True
+            continue
+        pattern = rule.pattern if isinstance(rule.pattern, list) else []
+        first = _head(pattern[0]) if pattern else None
+        second = _head(pattern[1]) if len(pattern) > 1 else None
+        if pattern and pattern[0] == {"LIKE_NUM": True}:
+            number = True
+        elif first is not None and second is not None:
+            pairs.update((a, b) for a in first for b in second)
+        elif first is not None:
+            words.update(first)
+        else:
+            always = True  # a regex, an optional first token, another attribute: no cheap test
+    return Openers(frozenset(words), frozenset(pairs), number, always)
+
+
+_EMPTY = Context(frozenset(), ())
+
+
 class ContextEngine:
     """A spaCy pipeline with ConText; ``spans`` answers the context of character spans of one text."""
 
@@ -114,7 +184,10 @@ class ContextEngine:
         self.nlp.add_pipe("sentencizer")
         self.context = self.nlp.add_pipe("medspacy_context", config={
             "rules": None, "input_span_type": "group", "span_group_name": _GROUP, "span_attrs": None})
-        self.context.add(load_rules(rules_path))
+        rules = load_rules(rules_path)
+        self.context.add(rules)
+        self.openers = openers(rules, self.nlp.tokenizer)
+        self._before = [proc for _, proc in self.nlp.pipeline[:-1]]  # the sentencizer (nlp.pipeline is rebuilt per call)
         self._docs: OrderedDict[str, Any] = OrderedDict()
         self._size = cache_size
         self._lock = Lock()  # spaCy docs and ConText's span groups are not shared safely between threads
@@ -123,7 +196,7 @@ class ContextEngine:
         doc = self._docs.get(text)
         if doc is None:
             doc = self.nlp.make_doc(text)
-            for _, proc in self.nlp.pipeline[:-1]:
+            for proc in self._before:
                 doc = proc(doc)
             self._docs[text] = doc
             if len(self._docs) > self._size:
@@ -131,6 +204,11 @@ class ContextEngine:
         else:
             self._docs.move_to_end(text)
         return doc
+
+    def clear(self) -> None:
+        """Forget the cached docs (a cold start, for benchmarks)."""
+        with self._lock:
+            self._docs.clear()
 
     @staticmethod
     def _window_words(doc: Any, span: tuple[int, int]) -> str:
@@ -142,6 +220,8 @@ class ContextEngine:
         """The context of each (start, end) character span of ``text``, in the same order."""
         with self._lock:
             doc = self._doc(text)
+            if not self.openers.possible(doc):
+                return [_EMPTY for _ in spans]  # no rule that qualifies can match: ConText would find nothing
             targets = []
             for start, end in spans:
                 span = doc.char_span(start, end, alignment_mode="expand")

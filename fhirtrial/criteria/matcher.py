@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .normalize import Token, key, raw_key, tokens
+from .normalize import key, raw_key, tokens
 from .vocabulary import Concept, Vocabulary, VocabularyError, vocabulary_at, vocabulary_dir
 
 _END = ""  # the terminal key of a trie node (no token is empty)
@@ -55,15 +55,14 @@ class Matcher:
             node = node.setdefault(part, {})
         node[_END] = (concept, path[0].startswith(_RAW))
 
-    def _longest(self, toks: list[Token], i: int) -> tuple[int, Concept | None, bool] | None:
+    def _longest(self, keys: list[tuple[str, str]], i: int) -> tuple[int, Concept | None, bool] | None:
         best = None
         frontier = [self.root]
         j = i
-        while frontier and j < len(toks):
-            tok = toks[j]
+        while frontier and j < len(keys):
             nxt = []
             for node in frontier:
-                for part in (tok.norm, _RAW + tok.raw):
+                for part in keys[j]:
                     child = node.get(part)
                     if child is not None:
                         nxt.append(child)
@@ -76,10 +75,14 @@ class Matcher:
     def find(self, text: str) -> list[Match]:
         """Concept matches in ``text``, in text order."""
         toks = tokens(text)
+        # each token is looked up by its key and, for acronyms, as written; most tokens start no term at all
+        keys = [(tok.norm, _RAW + tok.raw) for tok in toks]
+        root = self.root
         found: list[Match] = []
         i = 0
         while i < len(toks):
-            hit = self._longest(toks, i)
+            norm, raw = keys[i]
+            hit = self._longest(keys, i) if norm in root or raw in root else None
             if hit is None:
                 i += 1
                 continue

@@ -30,6 +30,7 @@ _IRREGULAR = {"metastases": "metastasis", "diagnoses": "diagnosis", "analyses": 
 _KEEP = frozenset({"doses", "noses", "hoses", "poses", "roses", "closes", "news", "lens", "gas", "bias", "yes",
                    "this", "has", "was", "does", "status", "always", "series", "species", "plus", "versus"})
 _ROMAN = {"ii": "2", "iii": "3", "iv": "4"}
+_POSSESSIVE = ("'s", "\u2019s")
 _ROMAN_AFTER = frozenset({"type", "stage", "grade", "class", "phase"})
 
 
@@ -81,16 +82,17 @@ def norm_word(word: str) -> str:
 def tokens(text: str) -> list[Token]:
     """Word tokens of ``text`` with character offsets; hyphens, slashes and punctuation separate tokens."""
     out: list[Token] = []
+    append, norm, make = out.append, norm_word, Token._make  # locals: this loop runs for every word of every criterion
     prev = ""
     for m in _TOKEN.finditer(text):
         raw = m.group()
-        if raw[-2:] in ("'s", "\u2019s") and len(raw) > 2:
+        if raw[-2:] in _POSSESSIVE and len(raw) > 2:
             raw = raw[:-2]
-        word = norm_word(raw)
+        word = norm(raw)
         if word in _ROMAN or (word == "i" and prev in _ROMAN_AFTER):
             word = _ROMAN.get(word, "1")
         start = m.start()
-        out.append(Token(start, start + len(raw), raw, word))
+        append(make((start, start + len(raw), raw, word)))
         prev = word
     return out
 

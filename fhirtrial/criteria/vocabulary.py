@@ -211,11 +211,19 @@ def vocabulary_at(directory: str) -> Vocabulary:
     return load_vocabulary(Path(directory))
 
 
+_last: tuple[object, str] | None = None
+
+
 def vocabulary_dir() -> str:
-    """The configured vocabulary folder: ``get_settings().mappings_dir``/vocabularies."""
+    """The configured vocabulary folder: ``get_settings().mappings_dir``/vocabularies (looked up once per Settings:
+    the coder asks for it several times per criterion)."""
+    global _last
     from ..config import get_settings
 
-    return _folder(get_settings().mappings_dir)
+    settings = get_settings()
+    if _last is None or _last[0] is not settings:
+        _last = (settings, _folder(settings.mappings_dir))
+    return _last[1]
 
 
 @lru_cache(maxsize=16)

@@ -90,7 +90,8 @@ def load_patients() -> dict[str, tuple[Any, str]]:
         bundle = json.loads((DATA / "patients" / f"{pid}.json").read_text())
         resources = [(e["resource"], e.get("fullUrl")) for e in bundle["entry"]]
         patient = next(r for r, _ in resources if r["resourceType"] == "Patient")
-        out[pid] = (read_record(patient, [x for x in resources if x[0] is not patient], complete=True), note)
+        out[pid] = (read_record(patient, [x for x in resources if x[0] is not patient], complete=True,
+                                   consent=True), note)
     return out
 
 

@@ -16,6 +16,7 @@ from .evaluate import NC, Finding, State
 from .model import TEXT_ONLY, Part
 from .patient import Fact, PatientRecord
 from .reading import Characteristic, characteristics
+from .statements import settle
 
 MET, NOT_MET, UNKNOWN, NOT_COMPUTABLE = "met", "not-met", "unknown", "not-computable"
 ELIGIBLE, POSSIBLY, INELIGIBLE = "eligible", "possibly-eligible", "ineligible"
@@ -100,6 +101,13 @@ def combine(parts: tuple[Part, ...], states: list[State]) -> State:
 
 
 def _criterion(c: Characteristic, record: PatientRecord, at: date) -> CriterionVerdict:
+    found = _coded(c, record, at)
+    if found.verdict != NOT_COMPUTABLE or (settled := settle(c.text, c.exclude, record)) is None:
+        return found
+    return CriterionVerdict(c.index, c.kind, c.text, c.exclude, settled.verdict, settled.reason, settled.evidence)
+
+
+def _coded(c: Characteristic, record: PatientRecord, at: date) -> CriterionVerdict:
     if c.level == TEXT_ONLY or not c.parts:
         return CriterionVerdict(c.index, c.kind, c.text, c.exclude, NOT_COMPUTABLE, "not coded: text only")
     if not c.exclude and any(p.category == "contraception" for p in c.parts):

@@ -3,7 +3,12 @@ labels, NDCG@10 and P@10 over all 91 trials per patient against a BM25 ranking o
 
 Every trial goes through the mapping (fhirtrial.mapping.map_study), is stored in a throwaway SQLite store, and its
 stored eligibility Group is judged (fhirtrial.criteria.judge) for each of the 30 patients, whose records are
-declared complete (the note is all the experts saw). Nothing of the data set is copied into the project.
+declared complete (the note is all the experts saw) and judged with assumeConsent=true: TrialGPT's experts saw each
+note followed by "The patient will provide informed consent, and will comply with the trial protocol without any
+practical issues." (../shared/data/match/README.md, "Label meaning"), which is what that parameter states.
+Accuracy is printed for all labels and for two fixed halves of the 16 annotated patients (alternating in sorted id
+order): rules are developed on half A and kept only when they do not lower half B. Nothing of the data set is
+copied into the project.
 
 Verdicts -> expert labels (criteria.jsonl): inclusion met = "included", not met = "not included", unknown or not
 computable = "not enough information" or "not applicable"; exclusion met = "excluded", not met = "not excluded" or

@@ -17,7 +17,7 @@ import yaml
 from .patient import PatientRecord
 from .table import CriteriaTableError
 
-LISTS = ("consent", "any-sex", "catch-all", "judgement", "measurement", "boilerplate")
+LISTS = ("consent", "any-sex", "catch-all", "judgement", "measurement", "qualifiers", "boilerplate")
 _PHRASE = re.compile(r"^[a-z0-9][a-z0-9 '\-]*\*?$")
 _WORD = re.compile(r"[a-z][a-z0-9]*")
 _LEAD = re.compile(r"^\s*(?:[-*•]+|\(?\d+[.)]|[a-z][.)])\s*")
@@ -74,7 +74,7 @@ def load_statements(path: Path) -> Statements:
         if len(set(entries)) != len(entries):
             raise CriteriaTableError(f"statements.yaml {name}: a phrase is listed twice")
     boilerplate = raw["boilerplate"]
-    return Statements({name: _pattern(raw[name]) for name in ("consent", "catch-all", "judgement", "measurement")},
+    return Statements({name: _pattern(raw[name]) for name in ("consent", "catch-all", "judgement", "measurement", "qualifiers")},
                       frozenset(raw["any-sex"]), frozenset(w for w in boilerplate if not w.endswith("*")),
                       tuple(w[:-1] for w in boilerplate if w.endswith("*")))
 
@@ -89,6 +89,18 @@ def get_statements() -> Statements:
     from ..config import get_settings
 
     return _cached(str(get_settings().mappings_dir))
+
+
+def unconfirmed(text: str, start: int, name: str, values: Iterable[str]) -> str | None:
+    """A qualifier ("uncontrolled", "severe") in the few words before a concept at ``start`` of the criterion
+    ``text`` that neither the concept's name nor the record's ``values`` (the facts found) say; None if none."""
+    before = " ".join(re.findall(r"[\w'-]+", text[:max(0, start)])[-4:])
+    found = get_statements().patterns["qualifiers"].search(before)
+    if found is None:
+        return None
+    word = found.group(0).lower()
+    said = " ".join([name, *values]).lower()
+    return None if word in said else word
 
 
 @lru_cache(maxsize=1)

@@ -118,3 +118,15 @@ def _write(tmp_path: Path, **lists: Any) -> Path:
 def test_a_malformed_list_is_refused_at_load(tmp_path: Path, lists: dict[str, Any], words: str) -> None:
     with pytest.raises(CriteriaTableError, match=words):
         load_statements(_write(tmp_path, **lists))
+
+
+@pytest.mark.parametrize("text, word", [("Uncontrolled hypertension", "uncontrolled"),
+                                        ("Severe hypertension", "severe"),
+                                        ("Poorly controlled hypertension", "poorly controlled")])
+def test_a_qualifier_the_record_does_not_confirm_gives_unknown_not_met(text: str, word: str) -> None:
+    plain = one(text, True, [condition("c1", "Hypertension")], complete=True)
+    assert plain.verdict == UNKNOWN and f"does not say it is {word}" in plain.reason
+    assert plain.evidence == ("Condition/c1",)
+    said = one(text, True, [condition("c1", f"{word.capitalize()} hypertension")], complete=True)
+    assert said.verdict == MET, said
+    assert one("Hypertension", True, [condition("c1", "Hypertension")], complete=True).verdict == MET

@@ -16,10 +16,12 @@ from .evaluate import NC, Finding, State
 from .model import TEXT_ONLY, Part
 from .patient import Fact, PatientRecord
 from .reading import Characteristic, characteristics
+from .statements import settle, unconfirmed
 
 MET, NOT_MET, UNKNOWN, NOT_COMPUTABLE = "met", "not-met", "unknown", "not-computable"
 ELIGIBLE, POSSIBLY, INELIGIBLE = "eligible", "possibly-eligible", "ineligible"
 _VERDICT = {True: MET, False: NOT_MET, None: UNKNOWN, NC: NOT_COMPUTABLE}
+_QUALIFIED = ("condition", "finding", "procedure")  # concepts a qualifier ("severe", "uncontrolled") can narrow
 EXCLUSION_WEIGHT = 0.25  # an exclusion ruled out counts for less than an inclusion met (it says less about fit)
 
 
@@ -51,7 +53,7 @@ class StudyMatch:
     criteria: tuple[CriterionVerdict, ...]
 
 
-def _part(part: Part, record: PatientRecord, at: date, exclude: bool = True) -> Finding:
+def _part(part: Part, record: PatientRecord, at: date, exclude: bool = True, text: str = "") -> Finding:
     # A complete record's silence rules a concept out where that speaks for the patient: an exclusion's concept,
     # or the negated concept of an inclusion ("no prior MI"); an inclusion's concept absent stays unknown.
     closed = record.complete and exclude != part.negated
@@ -67,6 +69,11 @@ def _part(part: Part, record: PatientRecord, at: date, exclude: bool = True) -> 
         found = ev.concept(part, record, at, closed)
     if part.category == "contraception" and record.gender == "male":
         return found  # "women … not using contraception": about women, whichever way it is put
+    if found.state is True and part.category in _QUALIFIED and \
+            (word := unconfirmed(text, part.start, part.name, found.values)) is not None:
+        # "Uncontrolled hypertension": any hypertension recorded does not say it is uncontrolled.
+        found = Finding(None, f"{found.reason}, but the record does not say it is {word}", found.evidence,
+                        found.values)
     if part.negated and isinstance(found.state, bool):
         return Finding(not found.state, f"not: {found.reason}", found.evidence, found.values)
     return found
@@ -100,12 +107,19 @@ def combine(parts: tuple[Part, ...], states: list[State]) -> State:
 
 
 def _criterion(c: Characteristic, record: PatientRecord, at: date) -> CriterionVerdict:
+    found = _coded(c, record, at)
+    if found.verdict != NOT_COMPUTABLE or (settled := settle(c.text, c.exclude, record)) is None:
+        return found
+    return CriterionVerdict(c.index, c.kind, c.text, c.exclude, settled.verdict, settled.reason, settled.evidence)
+
+
+def _coded(c: Characteristic, record: PatientRecord, at: date) -> CriterionVerdict:
     if c.level == TEXT_ONLY or not c.parts:
         return CriterionVerdict(c.index, c.kind, c.text, c.exclude, NOT_COMPUTABLE, "not coded: text only")
     if not c.exclude and any(p.category == "contraception" for p in c.parts):
         return CriterionVerdict(c.index, c.kind, c.text, c.exclude, NOT_COMPUTABLE,
                                 "contraception is a commitment for the study's duration, not a recorded fact")
-    findings = [_part(p, record, at, c.exclude) for p in c.parts]
+    findings = [_part(p, record, at, c.exclude, c.text) for p in c.parts]
     parts = c.parts
     state = combine(parts, [f.state for f in findings])
     alternatives = len(parts) > 1 and all(p.operator == "or" for p in parts[1:])

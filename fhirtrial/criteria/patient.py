@@ -66,6 +66,8 @@ class PatientRecord:
     complete: bool  # meta.tag record-completeness|complete
     facts: list[Fact] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
+    consent: bool = False  # the caller states the patient will consent and comply (assumeConsent)
+    named: dict[str, tuple[str, str]] | None = field(default=None, repr=False, compare=False)  # statements.py
 
 
 def _date(value: Any) -> date | None:
@@ -223,13 +225,15 @@ def _finding(m: Measurement) -> Fact | None:
 
 
 def read_record(patient: dict[str, Any], others: Iterable[tuple[dict[str, Any], str | None]], *,
-                complete: bool = False) -> PatientRecord:
-    """The record of ``patient`` from its resources (each with its Bundle fullUrl or None)."""
+                complete: bool = False, consent: bool = False) -> PatientRecord:
+    """The record of ``patient`` from its resources (each with its Bundle fullUrl or None); ``consent``: the caller
+    states that the patient will consent and comply with the protocol."""
     tags = (patient.get("meta") or {}).get("tag") or ()
     tagged = any(isinstance(t, dict) and t.get("system") == COMPLETENESS_SYSTEM and t.get("code") == COMPLETE
                  for t in tags)
     gender = patient.get("gender") if isinstance(patient.get("gender"), str) else None
-    record = PatientRecord(_ref(patient, None), _date(patient.get("birthDate")), gender, complete or tagged)
+    record = PatientRecord(_ref(patient, None), _date(patient.get("birthDate")), gender, complete or tagged,
+                           consent=consent)
     for resource, full_url in others:
         rtype = resource.get("resourceType")
         if rtype not in PATIENT_TYPES or _status(resource, "verificationStatus") == "entered-in-error":

@@ -3,7 +3,7 @@
 Parameters as in the OperationDefinition ResearchStudy-match (conformance/definitions/): CodeX's ``zipCode``,
 ``travelRadius``, ``phase``, ``recruitmentStatus``, the patient as a Bundle (``patient``, or CodeX's
 ``trialMatchClinicalData``) or a stored ``subject``; ours ``near``, ``condition``, ``date``, ``count``,
-``includeIneligible``, ``recordComplete``. https://hl7.org/fhir/R4/operations.html#request
+``includeIneligible``, ``recordComplete``, ``assumeConsent``. https://hl7.org/fhir/R4/operations.html#request
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ PATIENT_TYPES = ("Condition", "Observation", "MedicationStatement", "MedicationR
                  "AllergyIntolerance")
 KNOWN = frozenset({"study", "patient", "trialMatchClinicalData", "subject", "zipCode", "travelRadius", "phase",
                    "recruitmentStatus", "near", "condition", "date", "count", "includeIneligible", "recordComplete",
+                   "assumeConsent",
                    "_format", "_pretty"})
 DEFAULT_COUNT, MAX_COUNT = 20, 1000
 _SUBJECT = re.compile(r"(?:.*/)?Patient/([A-Za-z0-9\-.]{1,64})")
@@ -43,6 +44,7 @@ class MatchInputs:
     count: int = DEFAULT_COUNT
     include_ineligible: bool = False
     record_complete: bool = False
+    assume_consent: bool = False  # the caller states the patient will consent and comply with the protocol
     ignored: list[str] = field(default_factory=list)
 
 
@@ -177,6 +179,8 @@ def read_inputs(pairs: list[tuple[str, Any]]) -> MatchInputs:
         out.include_ineligible = _bool(flag, "includeIneligible")
     if (flag := _one(pairs, "recordComplete")) is not None:
         out.record_complete = _bool(flag, "recordComplete")
+    if (flag := _one(pairs, "assumeConsent")) is not None:
+        out.assume_consent = _bool(flag, "assumeConsent")
     return out
 
 

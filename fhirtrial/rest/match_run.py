@@ -237,7 +237,7 @@ def judge_all(repo: Repository, inputs: MatchInputs, record: PatientRecord) -> t
 
 def patient_record(inputs: MatchInputs, patient: dict[str, Any],
                    others: list[tuple[dict[str, Any], str | None]]) -> PatientRecord:
-    return read_record(patient, others, complete=inputs.record_complete)
+    return read_record(patient, others, complete=inputs.record_complete, consent=inputs.assume_consent)
 
 
 def result_bundle(judged: list[Judged], inputs: MatchInputs, record: PatientRecord, base: str,

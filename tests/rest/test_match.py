@@ -232,7 +232,7 @@ def test_definitions_served_and_listed(server: ServerProcess) -> None:
     od = httpx.get(f"{server.base}/OperationDefinition/ResearchStudy-match").json()
     assert od["code"] == "match" and {p["name"] for p in od["parameter"]} >= {
         "patient", "subject", "zipCode", "travelRadius", "phase", "recruitmentStatus", "near", "condition", "date",
-        "count", "includeIneligible", "recordComplete"}
+        "count", "includeIneligible", "recordComplete", "assumeConsent"}
     assert "record-completeness|complete" in od["comment"]
     meta = httpx.get(f"{server.base}/metadata").json()
     [rs] = [r for r in meta["rest"][0]["resource"] if r["type"] == "ResearchStudy"]
@@ -260,3 +260,51 @@ def test_fhirpy_and_fhirclient_call_the_operation(server: ServerProcess) -> None
     assert parsed.entry[0].resource.id == SEED
     ext = parsed.entry[0].search.extension[0]
     assert ext.url == REPORT and ext.extension[0].url == "verdict"
+
+
+CONSENT_STUDY = {"protocolSection": {
+    "identificationModule": {"nctId": "NCT09000014", "briefTitle": "Consent and text-only criteria"},
+    "statusModule": {"overallStatus": "RECRUITING"},
+    "conditionsModule": {"conditions": ["Acquired aplastic anemia"]},
+    "eligibilityModule": {"eligibilityCriteria": (
+        "Inclusion Criteria:\n\n* Male and female\n* Able to provide written, informed consent\n\n"
+        "Exclusion Criteria:\n\n* Refusal to give written informed consent.\n* Prior colon surgery\n")}}}
+
+
+def test_assume_consent_settles_consent_criteria_as_stated_by_the_caller(database_url: str, repo: Any,
+                                                                          tmp_path: Path) -> None:
+    from fhirtrial.loading import store_study
+
+    store_study(repo, CONSENT_STUDY)
+    with ServerProcess(database_url, tmp_path / "server.log", token=TOKEN) as proc:
+        def report(**values: Any) -> dict[str, str]:
+            r = post(proc.base, params(includeIneligible=True, study="NCT09000014", **values))
+            assert r.status_code == 200, r.text
+            [entry] = [e for e in r.json()["entry"] if e["search"]["mode"] == "match"]
+            return {c["text"]: (c["verdict"], c["reason"]) for c in report_of(entry)["criteria"]}
+
+        plain = report()
+        assert plain["Male and female"][0] == "met"
+        assert plain["Able to provide written, informed consent"][0] == "not-computable"
+        assert plain["Prior colon surgery"][0] == "not-computable"  # not declared complete: no lexical screen
+        stated = report(assumeConsent=True, recordComplete=True)
+        assert stated["Able to provide written, informed consent"][0] == "met"
+        verdict, reason = stated["Refusal to give written informed consent."]
+        assert verdict == "not-met" and "as stated by the caller" in reason
+        verdict, reason = stated["Prior colon surgery"]
+        assert verdict == "not-met" and "lexical screen" in reason
+        # GET carries it too; a value that is not a boolean is a 400 naming the parameter
+        got = httpx.get(f"{proc.base}/ResearchStudy/$match", headers=AUTH, timeout=60,
+                        params={"subject": "Patient/nobody", "assumeConsent": "perhaps"})
+        posted = post(proc.base, params(assumeConsent="perhaps"))
+        for r in (got, posted):
+            assert r.status_code == 400, r.text
+            outcome = r.json()
+            assert outcome["resourceType"] == "OperationOutcome"
+            assert "assumeConsent" in outcome["issue"][0]["diagnostics"]
+            assert "assumeConsent" in outcome["issue"][0]["expression"]
+        od = httpx.get(f"{proc.base}/OperationDefinition/ResearchStudy-match").json()
+        [param] = [p for p in od["parameter"] if p["name"] == "assumeConsent"]
+        assert param["type"] == "boolean" and param["use"] == "in"
+        if node_available():
+            assert all(v.ok for v in validate_with_node([od])), "OperationDefinition"

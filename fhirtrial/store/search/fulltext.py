@@ -115,7 +115,12 @@ def score_expression(ctx: Context, f: Filter, pk: Any) -> Any:
     query = fts5_query(f.values, column)
     if query is None:
         return sa.literal(0.0)
-    return sa.select(rank).where(_match(query), _fts.c.rowid == pk).scalar_subquery()
+    # The matches ranked once, in a materialized CTE that SQLite looks up by pk (an automatic index). A subquery
+    # correlated on the row would run the MATCH again for every candidate: at 51k studies a common word sorted by
+    # _score took 29 s that way, against well under a second ranked once.
+    ranked = sa.select(_fts.c.rowid.label("pk"), rank.label("rank")).where(_match(query)).cte().prefix_with(
+        "MATERIALIZED")
+    return sa.select(ranked.c.rank).where(ranked.c.pk == pk).scalar_subquery()
 
 
 def scores(conn: sa.Connection, ctx: Context, f: Filter, pks: list[int]) -> dict[int, float]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from . import lookup
 from .failures import translated
 from .history import history_page
 from .reader import current
@@ -60,6 +61,18 @@ class AtomicRepository:
                visible: Visible | None = None) -> SearchPage:
         with translated():
             return self._repo.search_in(self._uow.connection, request, cursor, visible)
+
+    def search_keys(self, request: SearchRequest, limit: int) -> tuple[list[tuple[str, int]], dict[str, float]]:
+        with translated():
+            return self._repo.search_keys_in(self._uow.connection, request, limit)
+
+    def read_many(self, resource_type: str, ids: list[str]) -> dict[str, StoredResource]:
+        with translated():
+            return lookup.read_many(self._uow.connection, self._repo.postgres, resource_type, ids)
+
+    def positions(self, location_ids: list[str]) -> dict[str, tuple[float, float]]:
+        with translated():
+            return lookup.positions(self._uow.connection, location_ids)
 
     def find_ids(self, resource_type: str, criteria: dict[str, list[str]]) -> list[str]:
         return self._uow.find_ids(resource_type, criteria)

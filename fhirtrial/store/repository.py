@@ -121,6 +121,16 @@ class Repository(Protocol):
         """Run a parsed search; ``cursor`` continues a previous page (keyset, stable while data changes).
         ``visible`` drops matches and includes it rejects (includes are not followed through them)."""
 
+    def search_keys(self, request: "SearchRequest", limit: int) -> tuple[list[tuple[str, int]], dict[str, float]]:
+        """(id, version) of the first ``limit`` matches in the search's order, no body read, and each one's
+        distance in km to the searched point (a near search)."""
+
+    def read_many(self, resource_type: str, ids: list[str]) -> dict[str, StoredResource]:
+        """Id -> current version, for those of ``ids`` that exist and are not deleted."""
+
+    def positions(self, location_ids: list[str]) -> dict[str, tuple[float, float]]:
+        """Location id -> (latitude, longitude), from the ``near`` index (no body read)."""
+
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """A transaction: commits on normal exit, rolls back on any exception."""
 

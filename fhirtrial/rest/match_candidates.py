@@ -18,7 +18,7 @@ from ..criteria.relevance import study_words
 from ..errors import Issue
 from ..search.geo import haversine_km
 from ..search.parser import parse_search
-from ..store.repository import Repository
+from ..store.repository import Key, Repository
 from .match_inputs import MatchInputs
 
 MAX_CANDIDATES = 20_000  # judged per request at most; past it the answer says so
@@ -35,7 +35,7 @@ class StudyFacts:
 
     words: tuple[str, ...]  # criteria/relevance.py study_words
     conditions: tuple[dict[str, Any], ...]  # ResearchStudy.condition
-    topic: bytes  # the conditions as JSON: studies with the same ones are about the same (a memo key)
+    topic: tuple[bytes, ...]  # each condition as JSON: the same condition in many studies (a memo key)
     group_ref: str  # enrollment[0]: the eligibility Group
     sites: tuple[tuple[str, str], ...]  # (Location reference, display) of the sites a distance is measured to
 
@@ -43,7 +43,6 @@ class StudyFacts:
 @dataclass
 class Candidate:
     id: str
-    version: int
     facts: StudyFacts
     site: dict[str, Any] | None
     distance_km: float | None
@@ -51,7 +50,7 @@ class Candidate:
     bound: float = 1.0  # no judged score can pass it
 
 
-_FACTS: dict[tuple[str, int], StudyFacts] = {}
+_FACTS: dict[Key, StudyFacts] = {}
 _LOCK = threading.Lock()
 
 
@@ -83,23 +82,25 @@ def study_facts(study: dict[str, Any]) -> StudyFacts:
                   for ref in study.get("site") or ()
                   if not statuses or statuses.get(ref.get("reference", "")) in RECRUITING)
     conditions = tuple(study.get("condition") or ())
-    return StudyFacts(tuple(study_words(study)), conditions, orjson.dumps(conditions, option=orjson.OPT_SORT_KEYS),
+    topic = tuple(orjson.dumps(c, option=orjson.OPT_SORT_KEYS) for c in conditions)
+    return StudyFacts(tuple(study_words(study)), conditions, topic,
                       str((study.get("enrollment") or [{}])[0].get("reference", "")), sites)
 
 
-def facts_of(repo: Repository, keys: list[tuple[str, int]]) -> dict[str, StudyFacts]:
-    """Study id -> facts of the version in ``keys``; the bodies of versions not seen before read together."""
+def facts_of(repo: Repository, keys: list[Key]) -> dict[str, StudyFacts]:
+    """Study id -> facts of its current version (that of ``keys`` when still current); the bodies of versions not
+    seen before read together."""
     with _LOCK:
-        out = {i: _FACTS[(i, v)] for i, v in keys if (i, v) in _FACTS}
-    missing = [i for i, _ in keys if i not in out]
+        out = {k.id: _FACTS[k] for k in keys if k in _FACTS}
+    missing = [k.id for k in keys if k.id not in out]
     for start in range(0, len(missing), READ):
         read = repo.read_many("ResearchStudy", missing[start:start + READ])
-        fresh = {i: (s.version_id, study_facts(s.resource())) for i, s in read.items() if s.body is not None}
+        fresh = {Key(i, s.version_id, s.last_updated): study_facts(s.resource()) for i, s in read.items()}
         with _LOCK:
             if len(_FACTS) + len(fresh) > FACTS_KEPT:
                 _FACTS.clear()
-            _FACTS.update({(i, v): f for i, (v, f) in fresh.items()})
-        out.update({i: f for i, (_, f) in fresh.items()})
+            _FACTS.update(fresh)
+        out.update({k.id: f for k, f in fresh.items()})
     return out
 
 
@@ -145,24 +146,24 @@ def _study_pairs(inputs: MatchInputs) -> list[list[tuple[str, str]]]:
 def candidates(repo: Repository, inputs: MatchInputs, issues: list[Issue]) -> list[Candidate]:
     """The studies the store's searches find (no recruiting site within reach: left out by the search), in the
     searches' order, at most MAX_CANDIDATES."""
-    keys: dict[str, int] = {}
+    keys: dict[str, Key] = {}
     km: dict[str, float] = {}
     seen = 0
     for pairs in _study_pairs(inputs):
         request = parse_search("ResearchStudy", pairs + [("_total", "none")])
         found, distances = repo.search_keys(request, MAX_CANDIDATES - seen)
-        for i, v in found:
-            if i not in keys:
-                keys[i] = v
-                if i in distances:
-                    km[i] = distances[i]
+        for k in found:
+            if k.id not in keys:
+                keys[k.id] = k
+                if k.id in distances:
+                    km[k.id] = distances[k.id]
         seen += len(found)
         if seen >= MAX_CANDIDATES:
             issues.append(Issue("warning", "too-costly", f"Only the first {MAX_CANDIDATES} candidate studies were "
                                                          "judged: narrow the search (near, zipCode, condition, phase)"))
             break
-    facts = facts_of(repo, list(keys.items()))
-    out = [Candidate(i, v, facts[i], None, km.get(i)) for i, v in keys.items() if i in facts]
+    facts = facts_of(repo, list(keys.values()))
+    out = [Candidate(i, facts[i], None, km.get(i)) for i in keys if i in facts]
     if inputs.centre is not None and inputs.radius_km is None:  # distances only: to every candidate's sites
         positions = site_positions(repo, [c.facts for c in out])
         for c in out:

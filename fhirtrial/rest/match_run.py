@@ -77,13 +77,19 @@ def name_sites(repo: Repository, judged: list["Judged"], centre: tuple[float, fl
 
 
 def _topical(found: list[Candidate], record: PatientRecord, at: date) -> list[bool]:
-    """Whether the patient has one of each study's conditions, judged once per distinct set of conditions."""
+    """Whether the patient has one of each study's conditions (criteria.judge.study_conditions met: one of them
+    met), each distinct condition judged once."""
     memo: dict[bytes, bool] = {}
     out = []
     for c in found:
-        if c.facts.topic not in memo:
-            memo[c.facts.topic] = study_conditions(c.facts.conditions, record, at).verdict == MET
-        out.append(memo[c.facts.topic])
+        hit = False
+        for key, condition in zip(c.facts.topic, c.facts.conditions):
+            if key not in memo:
+                memo[key] = study_conditions([condition], record, at).verdict == MET
+            if memo[key]:
+                hit = True
+                break
+        out.append(hit)
     return out
 
 

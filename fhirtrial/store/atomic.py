@@ -17,7 +17,7 @@ from . import lookup
 from .failures import translated
 from .history import history_page
 from .reader import current
-from .repository import HistoryPage, SearchPage, StoredResource, Visible
+from .repository import HistoryPage, Key, SearchPage, StoredResource, Visible
 from .schema import resource
 from .unit_of_work import SQLUnitOfWork
 
@@ -62,7 +62,7 @@ class AtomicRepository:
         with translated():
             return self._repo.search_in(self._uow.connection, request, cursor, visible)
 
-    def search_keys(self, request: SearchRequest, limit: int) -> tuple[list[tuple[str, int]], dict[str, float]]:
+    def search_keys(self, request: SearchRequest, limit: int) -> tuple[list[Key], dict[str, float]]:
         with translated():
             return self._repo.search_keys_in(self._uow.connection, request, limit)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Literal, NamedTuple, Protocol
 
 import orjson
 
@@ -41,6 +41,15 @@ class StoredResource:
     @property
     def etag(self) -> str:
         return f'W/"{self.version_id}"'
+
+
+class Key(NamedTuple):
+    """One current version, named without its body: (id, version, lastUpdated) tell it from any other, even
+    across databases (a cache keyed on them cannot serve another database's resource of the same id)."""
+
+    id: str
+    version_id: int
+    last_updated: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +130,8 @@ class Repository(Protocol):
         """Run a parsed search; ``cursor`` continues a previous page (keyset, stable while data changes).
         ``visible`` drops matches and includes it rejects (includes are not followed through them)."""
 
-    def search_keys(self, request: "SearchRequest", limit: int) -> tuple[list[tuple[str, int]], dict[str, float]]:
-        """(id, version) of the first ``limit`` matches in the search's order, no body read, and each one's
+    def search_keys(self, request: "SearchRequest", limit: int) -> tuple[list[Key], dict[str, float]]:
+        """Keys of the first ``limit`` matches in the search's order, no body read, and each one's
         distance in km to the searched point (a near search)."""
 
     def read_many(self, resource_type: str, ids: list[str]) -> dict[str, StoredResource]:

@@ -19,7 +19,7 @@ from .index_writer import IndexWriter
 from .freshness import Freshness, open_freshness
 from .reader import Reader
 from .related import Dependents
-from .repository import HistoryPage, SearchPage, StoredResource, Visible
+from .repository import HistoryPage, Key, SearchPage, StoredResource, Visible
 from .search import SearchEngine
 from .schema import resource, resource_version
 from .unit_of_work import SQLUnitOfWork, Statements
@@ -104,14 +104,14 @@ class SQLRepository:
         """``search`` on an open connection (a transaction's, store/atomic.py)."""
         return self._search.search(conn, request, cursor, visible)
 
-    def search_keys(self, request: SearchRequest, limit: int) -> tuple[list[tuple[str, int]], dict[str, float]]:
-        """(id, version) of the first ``limit`` matches in the search's order and their distances (a near
-        search), no body read, in one read transaction."""
+    def search_keys(self, request: SearchRequest, limit: int) -> tuple[list[Key], dict[str, float]]:
+        """Keys of the first ``limit`` matches in the search's order and their distances (a near search), no body
+        read, in one read transaction."""
         with translated(), self.engine.connect() as conn, conn.begin():
             return self._search.keys(conn, request, limit)
 
     def search_keys_in(self, conn: sa.Connection, request: SearchRequest, limit: int
-                       ) -> tuple[list[tuple[str, int]], dict[str, float]]:
+                       ) -> tuple[list[Key], dict[str, float]]:
         """``search_keys`` on an open connection (a transaction's, store/atomic.py)."""
         return self._search.keys(conn, request, limit)
 

@@ -99,7 +99,7 @@ def judge_all(repo: Repository, inputs: MatchInputs, record: PatientRecord) -> t
     conditions, its relevance, the agreement term at most), so the others need not be judged."""
     issues: list[Issue] = []
     found = candidates(repo, inputs, issues)
-    scores = relevance(record_words(record), [list(c.facts.words) for c in found])
+    scores = relevance(record_words(record), [c.facts.words for c in found])
     for c, r, topical in zip(found, scores, _topical(found, record, inputs.at)):
         c.relevance = r
         c.bound = 0.5 + (TOPICAL if topical else 0.0) + AGREEMENT + RELEVANCE * r

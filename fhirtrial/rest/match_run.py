@@ -1,5 +1,6 @@
-"""``ResearchStudy/$match`` run against the store: candidate studies from the server's own search, their
-eligibility Groups and sites, each judged (fhirtrial.criteria.judge), ranked into a ``searchset`` Bundle.
+"""``ResearchStudy/$match`` run against the store: the candidate studies (rest/match_candidates.py) bounded and
+judged best first (fhirtrial.criteria.judge, their eligibility Groups read a chunk at a time), ranked into a
+``searchset`` Bundle whose studies alone are read whole.
 
 https://hl7.org/fhir/R4/bundle.html#searchset (``search.mode = match``, ``search.score``); the report is the
 ``match-report`` extension on ``entry.search`` (fhirtrial/criteria/report.py).

@@ -7,9 +7,10 @@ https://hl7.org/fhir/R4/researchstudy.html; distances as ``site-status-near`` / 
 """
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -29,15 +30,19 @@ _SITE_EXT = f"{EXTENSION_BASE}/site"
 _SITE_STATUS_EXT = f"{EXTENSION_BASE}/site-status"
 
 
-@dataclass(frozen=True, slots=True)
-class StudyFacts:
-    """What ranking reads of one study version."""
+class StudyFacts(NamedTuple):
+    """What ranking reads of one study version: strings and tuples only, which the garbage collector stops
+    tracking, so that a large cache of them costs no collection time."""
 
     words: tuple[str, ...]  # criteria/relevance.py study_words
-    conditions: tuple[dict[str, Any], ...]  # ResearchStudy.condition
-    topic: tuple[bytes, ...]  # each condition as JSON: the same condition in many studies (a memo key)
+    topic: tuple[bytes, ...]  # ResearchStudy.condition, each as JSON (the same condition in many studies: a memo key)
     group_ref: str  # enrollment[0]: the eligibility Group
     sites: tuple[tuple[str, str], ...]  # (Location reference, display) of the sites a distance is measured to
+
+    @property
+    def conditions(self) -> tuple[dict[str, Any], ...]:
+        """ResearchStudy.condition."""
+        return tuple(orjson.loads(t) for t in self.topic)
 
 
 @dataclass
@@ -81,9 +86,7 @@ def study_facts(study: dict[str, Any]) -> StudyFacts:
     sites = tuple((str(ref.get("reference", "")), str(ref.get("display") or ""))
                   for ref in study.get("site") or ()
                   if not statuses or statuses.get(ref.get("reference", "")) in RECRUITING)
-    conditions = tuple(study.get("condition") or ())
-    topic = tuple(orjson.dumps(c, option=orjson.OPT_SORT_KEYS) for c in conditions)
-    return StudyFacts(tuple(study_words(study)), conditions, topic,
+    return StudyFacts(tuple(sys.intern(w) for w in study_words(study)), tuple(orjson.dumps(c) for c in study.get("condition") or ()),
                       str((study.get("enrollment") or [{}])[0].get("reference", "")), sites)
 
 

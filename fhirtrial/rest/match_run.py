@@ -84,9 +84,9 @@ def _topical(found: list[Candidate], record: PatientRecord, at: date) -> list[bo
     out = []
     for c in found:
         hit = False
-        for key, condition in zip(c.facts.topic, c.facts.conditions):
+        for key in c.facts.topic:
             if key not in memo:
-                memo[key] = study_conditions([condition], record, at).verdict == MET
+                memo[key] = study_conditions([orjson.loads(key)], record, at).verdict == MET
             if memo[key]:
                 hit = True
                 break

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from . import lookup
 from .failures import translated
 from .history import history_page
 from .reader import current
-from .repository import HistoryPage, SearchPage, StoredResource, Visible
+from .repository import HistoryPage, Key, SearchPage, StoredResource, Visible
 from .schema import resource
 from .unit_of_work import SQLUnitOfWork
 
@@ -60,6 +61,18 @@ class AtomicRepository:
                visible: Visible | None = None) -> SearchPage:
         with translated():
             return self._repo.search_in(self._uow.connection, request, cursor, visible)
+
+    def search_keys(self, request: SearchRequest, limit: int) -> tuple[list[Key], dict[str, float]]:
+        with translated():
+            return self._repo.search_keys_in(self._uow.connection, request, limit)
+
+    def read_many(self, resource_type: str, ids: list[str]) -> dict[str, StoredResource]:
+        with translated():
+            return lookup.read_many(self._uow.connection, self._repo.postgres, resource_type, ids)
+
+    def positions(self, location_ids: list[str]) -> dict[str, tuple[float, float]]:
+        with translated():
+            return lookup.positions(self._uow.connection, location_ids)
 
     def find_ids(self, resource_type: str, criteria: dict[str, list[str]]) -> list[str]:
         return self._uow.find_ids(resource_type, criteria)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Literal, NamedTuple, Protocol
 
 import orjson
 
@@ -41,6 +41,15 @@ class StoredResource:
     @property
     def etag(self) -> str:
         return f'W/"{self.version_id}"'
+
+
+class Key(NamedTuple):
+    """One current version, named without its body: (id, version, lastUpdated) tell it from any other, even
+    across databases (a cache keyed on them cannot serve another database's resource of the same id)."""
+
+    id: str
+    version_id: int
+    last_updated: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +129,16 @@ class Repository(Protocol):
                visible: Visible | None = None) -> SearchPage:
         """Run a parsed search; ``cursor`` continues a previous page (keyset, stable while data changes).
         ``visible`` drops matches and includes it rejects (includes are not followed through them)."""
+
+    def search_keys(self, request: "SearchRequest", limit: int) -> tuple[list[Key], dict[str, float]]:
+        """Keys of the first ``limit`` matches in the search's order, no body read, and each one's
+        distance in km to the searched point (a near search)."""
+
+    def read_many(self, resource_type: str, ids: list[str]) -> dict[str, StoredResource]:
+        """Id -> current version, for those of ``ids`` that exist and are not deleted."""
+
+    def positions(self, location_ids: list[str]) -> dict[str, tuple[float, float]]:
+        """Location id -> (latitude, longitude), from the ``near`` index (no body read)."""
 
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """A transaction: commits on normal exit, rolls back on any exception."""

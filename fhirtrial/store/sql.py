@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from ..errors import Gone, InvalidRequest, NotFound
 from ..search.index import Indexer, NoIndexer
+from . import lookup
 from .atomic import AtomicRepository
 from .engine import BUSY_TIMEOUT_S, WRITE, create_engine, is_postgres
 from .failures import translated
@@ -18,7 +19,7 @@ from .index_writer import IndexWriter
 from .freshness import Freshness, open_freshness
 from .reader import Reader
 from .related import Dependents
-from .repository import HistoryPage, SearchPage, StoredResource, Visible
+from .repository import HistoryPage, Key, SearchPage, StoredResource, Visible
 from .search import SearchEngine
 from .schema import resource, resource_version
 from .unit_of_work import SQLUnitOfWork, Statements
@@ -102,6 +103,27 @@ class SQLRepository:
                   visible: Visible | None = None) -> SearchPage:
         """``search`` on an open connection (a transaction's, store/atomic.py)."""
         return self._search.search(conn, request, cursor, visible)
+
+    def search_keys(self, request: SearchRequest, limit: int) -> tuple[list[Key], dict[str, float]]:
+        """Keys of the first ``limit`` matches in the search's order and their distances (a near search), no body
+        read, in one read transaction."""
+        with translated(), self.engine.connect() as conn, conn.begin():
+            return self._search.keys(conn, request, limit)
+
+    def search_keys_in(self, conn: sa.Connection, request: SearchRequest, limit: int
+                       ) -> tuple[list[Key], dict[str, float]]:
+        """``search_keys`` on an open connection (a transaction's, store/atomic.py)."""
+        return self._search.keys(conn, request, limit)
+
+    def read_many(self, resource_type: str, ids: list[str]) -> dict[str, StoredResource]:
+        """Id -> current version, for those of ``ids`` that exist and are not deleted."""
+        with translated(), self.engine.connect() as conn, conn.begin():
+            return lookup.read_many(conn, self.postgres, resource_type, ids)
+
+    def positions(self, location_ids: list[str]) -> dict[str, tuple[float, float]]:
+        """Location id -> (latitude, longitude) from the ``near`` index, no body read."""
+        with translated(), self.engine.connect() as conn, conn.begin():
+            return lookup.positions(conn, location_ids)
 
     @contextmanager
     def atomic(self) -> Iterator[AtomicRepository]:

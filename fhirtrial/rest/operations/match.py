@@ -34,7 +34,7 @@ def run_match(request: Request, inputs: MatchInputs) -> dict[str, Any]:
         patient, others = read_subject(repo, str(inputs.subject), inputs)
     record = patient_record(inputs, patient, others)
     judged, issues, complete = judge_all(repo, inputs, record)
-    return result_bundle(judged, inputs, record, base_url(request), issues, complete, repo)
+    return result_bundle(repo, judged, inputs, record, base_url(request), issues, complete)
 
 
 def _authorise(request: Request, inputs: MatchInputs) -> None:

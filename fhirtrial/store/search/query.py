@@ -27,7 +27,7 @@ from ...errors import Issue
 from ...search.distance import near_source
 from ...search.facets import Bucket
 from ...search.request import SearchRequest
-from ..repository import SearchPage, Visible
+from ..repository import Key, SearchPage, Visible
 from ..schema import resource
 from . import paging, plan
 from .chain import chained_condition
@@ -47,6 +47,7 @@ TOTAL_CAP = 10_000
 # default count of two broad filters up to 10,000 took 100 ms at 100k studies, against 2 ms for the page.
 PG_TOTAL_CAP = 1_000
 _NO_INDEX = sa.literal_column("''")
+_ID_CHUNK = 500  # ids bound in one IN list
 
 
 class SearchEngine:
@@ -203,6 +204,22 @@ class SearchEngine:
         page = SearchPage(matches, included.resources, total, next_cursor, prev_cursor, notes)
         self._extras(conn, ctx, request, [(pk, t, i) for pk, t, i, *_ in rows if pk in bodies], page)
         return page
+
+    def keys(self, conn: sa.Connection, request: SearchRequest, limit: int) -> tuple[list[Key], dict[str, float]]:
+        """(id, version, lastUpdated) of the first ``limit`` matches in the search's order, no body read, and each
+        one's distance in km (a near search): for callers that rank every match themselves (``$match``)."""
+        ctx = Context(self.postgres)
+        plan.plan_filters(conn, ctx, request)
+        select, terms = self._matches_select(ctx, request)
+        rows = conn.execute(select.order_by(*paging.order_by(terms, False)).limit(limit)).all()
+        found = [Key(str(row[2]), int(row[3]), row[4]) for row in rows]
+        src = near_source(request.filters) if request.resource_type is not None else None
+        km: dict[str, float] = {}
+        if src is not None and request.resource_type is not None:
+            ids = [k.id for k in found]
+            for start in range(0, len(ids), _ID_CHUNK):
+                km.update(distances(conn, ctx, src, request.resource_type, ids[start:start + _ID_CHUNK]))
+        return found, km
 
     def _extras(self, conn: sa.Connection, ctx: Context, request: SearchRequest, keys: list[tuple[int, str, str]],
                 page: SearchPage) -> None:

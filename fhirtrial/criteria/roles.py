@@ -90,6 +90,9 @@ _EQUIVALENT_AFTER = re.compile(r"\s*(?:[\d.,]+\s*mg(?:\s*/\s*\w+)?(?:\s+(?:daily
 _EQUIVALENT_BEFORE = re.compile(r"\bequivalents?\s+of\s+[^;.()]{0,40}?\bof\s+$", re.I)
 # A class a named drug specifies: "cisplatin- or carboplatin-based chemotherapy" is not any chemotherapy.
 _BASED = re.compile(r"\w-?\s*(?:based|containing)\s+$", re.I)
+# A treatment fused to "pre-" / "post-" times something else ("FEV1/FVC < 70 % (post-bronchodilator)",
+# "pre-transplant work-up"): the compound is an adjective of time, not the treatment.
+_TIMED = re.compile(r"\b(?:pre|post)-$", re.I)
 
 
 # Broad classes that stand for a narrower concept when another word specifies them ("axillary surgery", "yolk sac
@@ -288,6 +291,8 @@ def roles(text: str, mentions: Sequence[Mention], qualifying: Sequence[tuple[int
             out[i] = "dose equivalent"
         elif m.category in ("therapy", "procedure") and _BASED.search(text, max(0, m.start - 30), m.start):
             out[i] = "specified"
+        elif m.category in ("therapy", "procedure") and _TIMED.search(text, max(0, m.start - 5), m.start):
+            out[i] = "timing"
     kept = [(m, _mesh(m)) for m, why in zip(mentions, out) if why is None]
     for i, mention in enumerate(mentions):
         mesh = _mesh(mention)

@@ -168,3 +168,11 @@ def test_a_class_that_named_drugs_specify_is_not_coded() -> None:
     assert "D004358" not in codes  # "cisplatin- or carboplatin-based chemotherapy" is not any chemotherapy
     assert {"D002945", "D016190"} <= codes  # the drugs that say which
     assert "D004358" in _codes("Prior chemotherapy for metastatic disease")
+
+
+def test_a_treatment_fused_to_pre_or_post_only_times_something_else() -> None:
+    text = real_sentence("NCT03639051", "(post-bronchodilator)")
+    codes = _codes(text)
+    assert "D001993" not in codes  # "FEV1/FVC < 70 % (post-bronchodilator)": when FEV1 is measured
+    assert "D029424" in codes  # COPD, what the criterion is about
+    assert "D001993" in _codes("Use of a bronchodilator within 24 hours")

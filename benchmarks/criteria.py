@@ -4,7 +4,10 @@ Codes: an emitted LOINC / MeSH / ICD-10-CM coding is right when the label of tha
 categories whose labels carry no codes (pregnancy, breastfeeding, contraception, age, sex, and codes of fhirtrial's
 own CodeSystem) are right when the label has a concept of that category. Thresholds (value, unit, comparator; ranges;
 multiples of the normal limits) are compared with the labelled concept they code, units through UCUM. Also prints how
-many criteria of the 154 real records get at least one code, and the false positives for review.
+many criteria of the 154 real records get at least one code, how many labelled criteria get at least one correct
+code (an emitted coding the label lists, or a concept of an uncoded category the label has), the estimate of that
+share for the 154 records (share coded x share of the coded registry-folder labels with a correct code), and the
+false positives for review.
 
 Unjudged, not counted either way: a MeSH code emitted for a concept whose MeSH coding the labeller left out because
 the descriptor could not be verified (the label's note says "MeSH coding left out … for: …", and that concept
@@ -119,7 +122,9 @@ def _matches(part: Part, concept: dict[str, Any]) -> bool:
     return part.category == concept["category"]
 
 
-def evaluate(labels: list[dict[str, Any]], show: int) -> None:
+def evaluate(labels: list[dict[str, Any]], show: int, records_coded: float | None = None) -> None:
+    """Precision and recall per category; ``records_coded``: the share of the 154 records' criteria with a code,
+    for the estimate of the share with a correct one."""
     cache: dict[tuple[str, str], list[Any]] = {}
     code_tp: Counter[str] = Counter()
     code_fp: Counter[str] = Counter()
@@ -130,6 +135,8 @@ def evaluate(labels: list[dict[str, Any]], show: int) -> None:
     unjudged: list[str] = []
     wrong_thresholds: list[str] = []
     missing = 0
+    judged = coded = right = 0  # labelled criteria judged; with a part; with at least one correct code
+    registry = Counter()  # the same for the labels of the registry folders (the 154 records' corpus)
     for label in labels:
         segments = _segments(label, cache)
         if segments is None:
@@ -139,6 +146,9 @@ def evaluate(labels: list[dict[str, Any]], show: int) -> None:
         parts = [p for _, p in pairs]
         concepts = label.get("concepts") or []
         listed = {c for concept in concepts for c in concept.get("codings") or ()}
+        judged += 1
+        coded += bool(pairs)
+        tp_before = sum(code_tp.values())
         for text, part in pairs:
             codes = _codes(part)
             if codes and part.category not in UNCODED:
@@ -166,6 +176,12 @@ def evaluate(labels: list[dict[str, Any]], show: int) -> None:
                     wrong_thresholds.append(f"{label['nct']} '{text[part.start:part.end]}': {part.comparator} "
                                             f"{part.value} [{part.low}, {part.high}] {part.unit} uln={part.uln} "
                                             f"lln={part.lln}; label: {said}")
+        correct = sum(code_tp.values()) > tp_before
+        right += correct
+        if label["corpus"] in HALVES["registry"]:
+            registry["judged"] += 1
+            registry["coded"] += bool(pairs)
+            registry["right"] += correct
         for concept in concepts:
             recall_all[concept["category"]] += 1
             if any(_matches(p, concept) for p in parts):
@@ -187,6 +203,16 @@ def evaluate(labels: list[dict[str, Any]], show: int) -> None:
     if total_tp + total_fp:
         print(f"codes: precision {100 * total_tp / (total_tp + total_fp):.1f} % of {total_tp + total_fp} (goal >= 90 %); "
               f"{len(unjudged)} unjudged (MeSH codes of concepts the labeller could not verify)")
+    if judged:
+        share = right / coded if coded else 0.0
+        print(f"criteria with >= 1 correct code: {100 * right / judged:.1f} % of {judged} labelled criteria; "
+              f"{coded} coded, {100 * share:.1f} % of them with >= 1 correct code")
+        if records_coded is not None and registry["coded"]:
+            # the 154 records are the registry folders: their labels say how often a coded criterion is right there
+            share = registry["right"] / registry["coded"]
+            print(f"estimate for the 154 real records: {100 * records_coded:.1f} % coded x {100 * share:.1f} % (coded "
+                  f"registry-folder labels with >= 1 correct code, {registry['right']} of {registry['coded']}) = "
+                  f"{100 * records_coded * share:.1f} % of criteria with >= 1 correct code (goal >= 60 %)")
     if thr["emitted"]:
         print(f"thresholds: precision {100 * thr['right'] / thr['emitted']:.1f} % of {thr['emitted']} (goal >= 95 %), "
               f"recall {100 * thr['found'] / max(1, thr['labelled']):.1f} % of {thr['labelled']}")
@@ -214,12 +240,14 @@ def split_speed() -> None:
           f"(ratio {times[1] / times[0]:.1f}; 10 is linear)")
 
 
-def coverage() -> None:
+def coverage() -> float:
+    """Prints how far the 154 real records' criteria were coded; returns the share with at least one code."""
     tally = Tally()
     for folder in ("ctgov", "ctgov-extra", "ctgov-covid"):
         for path in sorted((DATA / folder).glob("NCT*.json")):
             tally.add_record(json.loads(path.read_text(encoding="utf-8")))
     print("154 real records:", tally.summary())
+    return tally.coded / tally.criteria if tally.criteria else 0.0
 
 
 def main() -> None:
@@ -233,14 +261,14 @@ def main() -> None:
         print(f"skipped: {DATA} (the real registry records) is absent")
         return
     split_speed()
-    coverage()
+    records_coded = coverage()
     if not args.labels.is_file():
         print(f"no labels at {args.labels}: precision and recall not measured")
         return
     labels = [json.loads(line) for line in args.labels.read_text(encoding="utf-8").splitlines() if line.strip()]
     if args.half:
         labels = [label for label in labels if label["corpus"] in HALVES[args.half]]
-    evaluate(labels, args.show)
+    evaluate(labels, args.show, records_coded)
 
 
 if __name__ == "__main__":

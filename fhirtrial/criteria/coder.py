@@ -27,7 +27,7 @@ _PROSPECT = re.compile(r"\b(?:eligible|eligibility|candidates?|suitable|fit|indi
                        r"awaiting|waiting)\s+(?:for|to(?:\s+undergo|\s+receive)?)\s+(?:an?\s+|the\s+)?$", re.IGNORECASE)
 _ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|(?:drug|adverse|allergic)\s+reactions?)\b"
                      r"[^.;]{0,60}\b(?:to|for|against|with)\b", re.IGNORECASE)
-_COORDINATION = re.compile(r"(?P<mods>(?:[A-Za-z][\w-]*\s*,\s*)*[A-Za-z][\w-]*\s*,?\s*(?:and/or|or|and)\s+"
+_COORDINATION = re.compile(r"(?P<mods>(?:[A-Za-z][\w-]*\s*,\s*)*[A-Za-z][\w-]*\s*,?\s*\b(?:and/or|or|and)\s+"
                            r"[A-Za-z][\w-]*)\s+(?P<head>diseases?|dysfunction|failure|impairment|insufficiency|disorders?)\b",
                            re.IGNORECASE)
 # The head nouns _COORDINATION ends with: most criteria have none, and the coordination pattern is costly to try at
@@ -143,7 +143,9 @@ def _operators(text: str, parts: list[Part]) -> list[str]:
 
 def _elided(text: str, covered: list[tuple[int, int]]) -> list[Part]:
     """Concepts whose head noun a coordination shares: "liver or renal dysfunction" names liver dysfunction,
-    "hepatic, renal, and vascular disease" hepatic disease; each modifier read with the head, by the vocabulary."""
+    "hepatic, renal, and vascular disease" hepatic disease; each modifier read with the head, by the vocabulary.
+    A connector is a whole word ("for metastatic disease" shares nothing), and a phrase named in passing ("therapy
+    for adrenal or pituitary insufficiency") stays text, as a mention would."""
     out: list[Part] = []
     if _HEADS.search(text) is None:
         return out
@@ -155,7 +157,7 @@ def _elided(text: str, covered: list[tuple[int, int]]) -> list[Part]:
                 continue
             phrase = f"{word.group(0)} {head}"
             found = [x for x in concepts.concepts_in(phrase) if x[0] == 0 and x[1] == len(phrase)]
-            if found:
+            if found and roles.passing(text, start, end, found[0][2]) is None:
                 out.append(_qualified(Part(found[0][2], phrase.lower(), found[0][3], start, end),
                                       concepts.qualifiers(text, start, end)))
     return out

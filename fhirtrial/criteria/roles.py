@@ -64,7 +64,8 @@ _HEAD_AFTER = re.compile(r"\b(?:tests?|testing|swabs?|screening|vaccines?|vaccin
                          r"|staff|specialists?|guidelines?|pandemic|outbreak|trials?|study|studies|programs?"
                          r"|programmes?|administration|dosing|infusion|equivalents|reversibility|specimens?|samples?"
                          r"|slides?|blocks?|reports?|results?|available|availability|contacts?|household|relatives?"
-                         r"|partners?|members?|index|indices|scales?|questionnaires?|inventory)\b",
+                         r"|partners?|members?|index|indices|scales?|questionnaires?|inventory"
+                         r"|agonists?|antagonists?|analog(?:ue)?s?)\b",
                          re.I)
 _TESTS = frozenset({"test", "tests", "testing", "screening", "swab", "swabs", "result", "results", "sample", "samples",
                     "specimen", "specimens", "report", "reports"})
@@ -81,6 +82,18 @@ _CLAUSE_END = re.compile(r";|\n|(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)(?<!app
 # Inside an exception, a coordinated clause with its own verb ends it ("other than surgery and must not intend...").
 _CLAUSE_VERB = re.compile(r",?\s+(?:and|but|or)\s+(?:must|should|will|may|can|is|are|has|have|had|who|which|that)\b"
                           r"|,\s*(?:no|not|must|should)\b", re.I)
+
+# A drug named as the measure of a dose ("> 10 mg/day of prednisone or its equivalent", "glucocorticoid equivalents
+# of > 10 mg/day of prednisone"): the criterion is about the class the dose is counted in, not that one drug.
+_EQUIVALENT_AFTER = re.compile(r"\s*(?:[\d.,]+\s*mg(?:\s*/\s*\w+)?(?:\s+(?:daily|per day|a day))?\s*)?,?\s*\(?"
+                               r"(?:or|and/or)\s+(?:its\s+|an?\s+|the\s+|other\s+)?equivalents?\b", re.I)
+_EQUIVALENT_BEFORE = re.compile(r"\bequivalents?\s+of\s+[^;.()]{0,40}?\bof\s+$", re.I)
+# A class a named drug specifies: "cisplatin- or carboplatin-based chemotherapy" is not any chemotherapy.
+_BASED = re.compile(r"\w-?\s*(?:based|containing)\s+$", re.I)
+# A treatment fused to "pre-" / "post-" times something else ("FEV1/FVC < 70 % (post-bronchodilator)",
+# "pre-transplant work-up"): the compound is an adjective of time, not the treatment.
+_TIMED = re.compile(r"\b(?:pre|post)-$", re.I)
+
 
 # Broad classes that stand for a narrower concept when another word specifies them ("axillary surgery", "yolk sac
 # tumor", "middle ear infection"): the vocabulary lacks the narrower one, the broad code would say too much.
@@ -211,8 +224,10 @@ def regions(text: str) -> tuple[tuple[int, int, str, bool], ...]:
                                             or _RESULT.search(text, m.end(), m.end() + 20)):
             continue  # "positive COVID-19 PCR test", "COVID-19 test positive"
         pos = m.start()
-        if text[:pos].endswith(")") and (opening := text.rfind("(", 0, pos)) >= 0:
-            pos = opening  # "acquired immunodeficiency syndrome (AIDS)-defining": past the acronym
+        before = text[:pos].rstrip(" -")
+        if before.endswith(")") and (opening := text.rfind("(", 0, len(before))) >= 0:
+            pos = opening  # "acquired immunodeficiency syndrome (AIDS)-defining", "... hormone (GnRH) agonist": past
+            # the acronym
         out.append((_modifiers(text, pos), m.start(), "modifier", True))
     for m in _ANCHOR.finditer(text):
         out.append((m.end(), _object(text, m.end(), 6, _LIST), "anchor", False))
@@ -267,8 +282,17 @@ def roles(text: str, mentions: Sequence[Mention], qualifying: Sequence[tuple[int
     that qualify a measurement (``asides``), whose mentions say how it is measured."""
     out: list[str | None] = [passing(text, m.start, m.end, m.category) for m in mentions]
     for i, m in enumerate(mentions):
-        if out[i] is None and any(s <= m.start and m.end <= e for s, e in qualifying):
+        if out[i] is not None:
+            continue
+        if any(s <= m.start and m.end <= e for s, e in qualifying):
             out[i] = "measurement aside"
+        elif m.category in ("therapy", "substance") and (
+                _EQUIVALENT_AFTER.match(text, m.end) or _EQUIVALENT_BEFORE.search(text, max(0, m.start - 60), m.start)):
+            out[i] = "dose equivalent"
+        elif m.category in ("therapy", "procedure") and _BASED.search(text, max(0, m.start - 30), m.start):
+            out[i] = "specified"
+        elif m.category in ("therapy", "procedure") and _TIMED.search(text, max(0, m.start - 5), m.start):
+            out[i] = "timing"
     kept = [(m, _mesh(m)) for m, why in zip(mentions, out) if why is None]
     for i, mention in enumerate(mentions):
         mesh = _mesh(mention)

@@ -36,6 +36,22 @@ def test_mentions_on_real_criteria() -> None:
     assert [c.code for c in brain] == ["D009362", "D001932", "C79.31", "brain-metastases"]
 
 
+def test_a_variant_of_a_disease_name_codes_the_disease_not_its_broad_class() -> None:
+    # "disseminated intravascular coagulopathy" is DIC, not any coagulopathy (Blood Coagulation Disorders)
+    text = real_sentence("NCT05595538", "disseminated intravascular coagulopathy")
+    codes = {c.code for m in find_mentions(text) for c in m.codings}
+    assert "D004211" in codes and "D65" in codes
+    assert "D001778" not in codes
+
+
+def test_involvement_of_an_organ_is_no_metastasis() -> None:
+    # a lymphoma's "central nervous system (CNS) involvement" is not CNS metastases; the synonym was dropped
+    text = real_sentence("NCT05147467", "(CNS) involvement")
+    codes = {c.code for m in find_mentions(text) for c in m.codings}
+    assert not codes & {"D009362", "D016543", "C79.3", "cns-metastases"}
+    assert "C79.3" in {c.code for m in find_mentions("Known CNS metastases") for c in m.codings}
+
+
 def test_mentions_are_well_formed_on_every_real_criterion() -> None:
     need_shared()
     lines = criterion_lines()

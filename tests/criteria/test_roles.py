@@ -127,3 +127,52 @@ def test_regions_are_deterministic_and_bounded_by_their_clause() -> None:
     exception = [r for r in found if r[2] == "exception"]
     assert exception and exception[0][1] <= text.index(";")
     assert "D011878" in _codes(text)  # radiotherapy, after the exception's clause
+
+
+def test_a_connector_inside_a_word_shares_no_head_noun() -> None:
+    # "f-or metastatic disease" is no coordination: the disease the chemotherapy was for stays text
+    text = real_sentence("NCT03983954", "as a line for metastatic disease")
+    codes = _codes(text)
+    assert "D009362" not in codes
+    assert "D004358" in codes  # the prior chemotherapy is what the criterion is about
+    assert "D009362" in _codes("Liver or metastatic disease")  # a real coordination still shares its head noun
+
+
+def test_a_coordinated_phrase_named_in_passing_is_not_coded() -> None:
+    # "replacement therapy for adrenal or pituitary insufficiency": what the therapy is for, not the patient's disease
+    assert "D000309" not in _codes(real_sentence("NCT04267848", "adrenal or pituitary insufficiency"))
+    assert "D000309" in _codes("History of adrenal or pituitary insufficiency")
+
+
+def test_a_hormone_an_agonist_or_antagonist_acts_on_is_not_coded() -> None:
+    text = real_sentence("NCT05348876", "(GnRH) agonist")
+    parts = code_criterion(text).parts
+    assert not any(p.name == "gonadotropin releasing hormone" for p in parts)
+    assert "2986-8" in _codes(text)  # the testosterone threshold stays
+    assert "D007987" not in _codes("Treated with an LHRH agonist or antagonist")
+    assert "D007987" in _codes("Prior GnRH therapy")  # the hormone itself given as a therapy
+
+
+def test_a_drug_named_as_the_measure_of_a_dose_is_not_coded() -> None:
+    # "> 10 mg/day of prednisone" counts any glucocorticoid in prednisone's dose: the class is meant, not prednisone
+    text = real_sentence("NCT03983954", "glucocorticoid equivalents of")
+    codes = _codes(text)
+    assert "D011241" not in codes and "D005938" in codes
+    assert "D011241" not in _codes(real_sentence("NCT03639051", "prednisone or its equivalent"))
+    assert "D011241" in _codes("Daily use of prednisone")
+
+
+def test_a_class_that_named_drugs_specify_is_not_coded() -> None:
+    text = real_sentence("NCT03067181", "carboplatin-based chemotherapy")
+    codes = _codes(text)
+    assert "D004358" not in codes  # "cisplatin- or carboplatin-based chemotherapy" is not any chemotherapy
+    assert {"D002945", "D016190"} <= codes  # the drugs that say which
+    assert "D004358" in _codes("Prior chemotherapy for metastatic disease")
+
+
+def test_a_treatment_fused_to_pre_or_post_only_times_something_else() -> None:
+    text = real_sentence("NCT03639051", "(post-bronchodilator)")
+    codes = _codes(text)
+    assert "D001993" not in codes  # "FEV1/FVC < 70 % (post-bronchodilator)": when FEV1 is measured
+    assert "D029424" in codes  # COPD, what the criterion is about
+    assert "D001993" in _codes("Use of a bronchodilator within 24 hours")

@@ -52,14 +52,17 @@ class _Writers:
         self.files: dict[str, Path] = {}
 
     def write(self, resource_type: str, bodies: list[bytes]) -> None:
+        self.write_lines(resource_type, b"".join(b + b"\n" for b in bodies), len(bodies))
+
+    def write_lines(self, resource_type: str, ndjson: bytes, count: int) -> None:
+        """Append ``count`` resources given as NDJSON (each line ending in a newline)."""
         handle = self.handles.get(resource_type)
         if handle is None:
             handle = open(self.directory / f"{resource_type}{SUFFIX}.part", "wb", buffering=1 << 20)  # noqa: SIM115
             self.handles[resource_type] = handle
             self.counts[resource_type] = 0
-        handle.write(b"\n".join(bodies))
-        handle.write(b"\n")
-        self.counts[resource_type] += len(bodies)
+        handle.write(ndjson)
+        self.counts[resource_type] += count
 
     def close(self, resource_type: str) -> Path | None:
         """Complete one type's file (flushed to disk, then renamed); None if nothing was written for it."""
@@ -142,13 +145,23 @@ def _system(conn: Any, writers: _Writers, wanted: list[str] | None, since: datet
     if tick:
         tick(done, total)
     for rt in todo:
-        for rows in scan.scan(conn, rt, since=since, until=until, batch=batch):
-            shown = _shown(rows, visible)
-            if shown:
-                writers.write(rt, [_one_line(r.body) for r in shown])
-            done += len(rows)
-            if tick:
-                tick(done, total)
+        if visible is None:  # every resource is written: the database hands over whole batches of lines
+            for chunk in scan.lines(conn, rt, since=since, until=until, batch=batch):
+                if chunk.count or chunk.changed:
+                    writers.write_lines(rt, chunk.ndjson, chunk.count)
+                if chunk.changed:
+                    writers.write(rt, [_one_line(r.body) for r in chunk.changed])
+                done += chunk.looked_at
+                if tick:
+                    tick(done, total)
+        else:
+            for rows in scan.scan(conn, rt, since=since, until=until, batch=batch):
+                shown = _shown(rows, visible)
+                if shown:
+                    writers.write(rt, [_one_line(r.body) for r in shown])
+                done += len(rows)
+                if tick:
+                    tick(done, total)
         writers.close(rt)
         if finished:
             finished(rt, writers.counts.get(rt, 0))

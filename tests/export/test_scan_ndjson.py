@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from fhirtrial.export.ndjson import export_ndjson
 from fhirtrial.export.study import everything
@@ -45,6 +46,42 @@ def test_scan_since_and_fetch(repo: Any) -> None:
         assert scan.count(conn, "Organization", since=later + timedelta(days=1)) == 0
         found = scan.fetch(conn, [("Organization", "late"), ("Organization", "dropped"), ("Location", "none")])
     assert set(found) == {("Organization", "late")}
+
+
+def test_lines_hold_every_resource_once_in_scan_order(repo: Any) -> None:
+    load_studies(repo, 4)
+    with repo.unit_of_work() as uow:
+        uow.delete("Location", next(rid for rt, rid in current(repo) if rt == "Location"))
+    stored = current(repo)
+    with scan.snapshot(repo) as conn:
+        for rtype in sorted({rt for rt, _ in stored}):
+            chunks = list(scan.lines(conn, rtype, batch=3))
+            parsed = [orjson.loads(line) for c in chunks for line in c.ndjson.splitlines()]
+            assert all(c.ndjson.endswith(b"\n") or not c.ndjson for c in chunks)
+            assert [c.count for c in chunks] == [c.ndjson.count(b"\n") for c in chunks]
+            assert {(rtype, r["id"]): r for r in parsed} == {k: v for k, v in stored.items() if k[0] == rtype}
+            assert [r["id"] for r in parsed] == [r.id for b in scan.scan(conn, rtype, batch=3) for r in b]
+            assert sum(c.looked_at for c in chunks) == scan.count(conn, rtype)
+
+
+def test_lines_on_postgresql_read_the_snapshot_over_several_connections(repo: Any) -> None:
+    """The connections that turn batches into text adopt the export's snapshot: a change committed after it
+    began, by anyone, is seen by none of them (and a changed resource comes back as it was)."""
+    if not repo.postgres:
+        pytest.skip("several connections sharing one snapshot is the PostgreSQL path (SQLite reads on one)")
+    load_studies(repo, 3)
+    before = current(repo)
+    names = sorted(rid for rt, rid in before if rt == "Practitioner")
+    with scan.snapshot(repo) as conn:
+        assert scan.count(conn, "Practitioner") == len(names)  # the snapshot is taken at the first query
+        with repo.unit_of_work() as uow:
+            uow.update("Practitioner", names[0], {**before[("Practitioner", names[0])], "active": False})
+            uow.delete("Practitioner", names[-1])
+            uow.create("Practitioner", {"resourceType": "Practitioner", "active": True}, "born-later")
+        chunks = list(scan.lines(conn, "Practitioner", batch=1, workers=3))
+    got = {r["id"]: r for c in chunks for r in map(orjson.loads, c.ndjson.splitlines())}
+    assert got == {rid: before[("Practitioner", rid)] for rid in names}
+    assert len(chunks) >= len(names) and sum(c.looked_at for c in chunks) == len(names)
 
 
 def _read(directory: Path) -> dict[str, list[dict]]:

@@ -35,57 +35,72 @@ NEGATIVE_MODIFIERS = frozenset({"not", "not-in"})
 
 def value_condition(ctx: Context, f: Filter, v: Any) -> tuple[sa.Table, sa.ColumnElement[bool]]:
     """The index table and row condition (param included) for one value of ``f``."""
+    table, param, cond = _value_parts(ctx, f, v)
+    return table, cond if param is None else sa.and_(table.c.param == param, cond)
+
+
+def _value_parts(ctx: Context, f: Filter, v: Any) -> tuple[sa.Table, str | None, sa.ColumnElement[bool]]:
+    """The index table, the param its rows must have (None: inside the condition) and the rest of the row
+    condition for one value of ``f``."""
     mod = f.modifier
     if isinstance(v, TokenValue) and mod == "identifier":
         t = idx_token.c
-        return idx_token, sa.and_(t.param == f.param + IDENTIFIER, token_condition(t, v))
+        return idx_token, f.param + IDENTIFIER, token_condition(t, v)
     if isinstance(v, OfTypeValue):
-        return idx_token, of_type_condition(idx_token.c, f.param, v)
+        return idx_token, None, of_type_condition(idx_token.c, f.param, v)
     if f.type == "token":
         t = idx_token.c
         if isinstance(v, TokenValue):
-            return idx_token, sa.and_(t.param == f.param, token_condition(t, v))
+            return idx_token, f.param, token_condition(t, v)
         if isinstance(v, TextValue):
-            return idx_token, sa.and_(t.param == f.param, text_condition(ctx, t.text, v))
+            return idx_token, f.param, text_condition(ctx, t.text, v)
         if isinstance(v, UriValue) and mod in ("in", "not-in"):
-            return idx_token, sa.and_(t.param == f.param, in_condition(t, v))
+            return idx_token, f.param, in_condition(t, v)
     if isinstance(v, TextValue) and f.type == "string":
         s = idx_string.c
-        return idx_string, sa.and_(s.param == f.param, string_condition(ctx, s.normalized, s.exact, v, mod))
+        return idx_string, f.param, string_condition(ctx, s.normalized, s.exact, v, mod)
     if isinstance(v, DateValue):
         d = idx_date.c
-        return idx_date, sa.and_(d.param == f.param, date_condition(ctx, d.low, d.high, v))
+        return idx_date, f.param, date_condition(ctx, d.low, d.high, v)
     if isinstance(v, QuantityValue):
         q = idx_quantity.c
-        return idx_quantity, sa.and_(q.param == f.param, quantity_condition(q, v))
+        return idx_quantity, f.param, quantity_condition(q, v)
     if isinstance(v, NumberValue):
         n = idx_number.c
-        return idx_number, sa.and_(n.param == f.param, number_condition(n, v, f.range_contains))
+        return idx_number, f.param, number_condition(n, v, f.range_contains)
     if f.type == "reference" and isinstance(v, (ReferenceValue, UriValue)):
         r = idx_reference.c
-        return idx_reference, sa.and_(r.param == f.param, reference_condition(r, v, mod))
+        return idx_reference, f.param, reference_condition(r, v, mod)
     if isinstance(v, UriValue):
         u = idx_uri.c
-        return idx_uri, sa.and_(u.param == f.param, uri_condition(u.uri, v, mod))
+        return idx_uri, f.param, uri_condition(u.uri, v, mod)
     if isinstance(v, NearValue):
         p = idx_position.c
-        return idx_position, sa.and_(p.param == f.param, near_condition(ctx, p, v))
+        return idx_position, f.param, near_condition(ctx, p, v)
     if isinstance(v, CompositeValue) and f.type == "site":
         c = idx_site.c
-        return idx_site, sa.and_(c.param == f.param, site_condition(ctx, v))
+        return idx_site, f.param, site_condition(ctx, v)
     if isinstance(v, CompositeValue):
         c = idx_composite.c
-        return idx_composite, sa.and_(c.param == f.param, composite_condition(ctx, v))
+        return idx_composite, f.param, composite_condition(ctx, v)
     raise NotImplementedError(f"{type(v).__name__} on a {f.type} parameter with :{mod}")
 
 
 def row_selects(ctx: Context, f: Filter, type_expr: Any) -> list[tuple[sa.Table, Any]]:
     """Per index table, the rows of the resources of ``type_expr`` matching one of the values."""
-    by_table: dict[str, tuple[sa.Table, list[sa.ColumnElement[bool]]]] = {}
+    # Grouped by table, then by param, with the param outside the values' OR: inside each branch, SQLite uses only
+    # the resource_type column of the (resource_type, param, ...) index and reads every row of the type (a
+    # condition:text with its 19 MeSH entry terms took 9 s at 51k studies that way).
+    by_table: dict[str, tuple[sa.Table, dict[str | None, list[sa.ColumnElement[bool]]]]] = {}
     for v in f.values:
-        table, cond = value_condition(ctx, f, v)
-        by_table.setdefault(table.name, (table, []))[1].append(cond)
-    return [(table, sa.and_(table.c.resource_type == type_expr, sa.or_(*conds))) for table, conds in by_table.values()]
+        table, param, cond = _value_parts(ctx, f, v)
+        by_table.setdefault(table.name, (table, {}))[1].setdefault(param, []).append(cond)
+    out = []
+    for table, by_param in by_table.values():
+        branches = [sa.or_(*conds) if param is None else sa.and_(table.c.param == param, sa.or_(*conds))
+                    for param, conds in by_param.items()]
+        out.append((table, sa.and_(table.c.resource_type == type_expr, sa.or_(*branches))))
+    return out
 
 
 def positive_condition(ctx: Context, f: Filter, type_expr: Any, id_col: Any, correlated: bool = False,

@@ -17,11 +17,16 @@ from fhirtrial.store import scan
 from .helpers import current, expected_closure, load_studies
 
 
-def test_scan_batches_cover_every_resource_once(repo: Any) -> None:
+def _four_studies_one_location_deleted(repo: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """Four studies stored, one of their Locations deleted: the current (type, id) pairs."""
     load_studies(repo, 4)
     with repo.unit_of_work() as uow:
         uow.delete("Location", next(rid for rt, rid in current(repo) if rt == "Location"))
-    stored = current(repo)
+    return current(repo)
+
+
+def test_scan_batches_cover_every_resource_once(repo: Any) -> None:
+    stored = _four_studies_one_location_deleted(repo)
     with scan.snapshot(repo) as conn:
         for rtype in {rt for rt, _ in stored}:
             batches = list(scan.scan(conn, rtype, batch=3))
@@ -49,10 +54,7 @@ def test_scan_since_and_fetch(repo: Any) -> None:
 
 
 def test_lines_hold_every_resource_once_in_scan_order(repo: Any) -> None:
-    load_studies(repo, 4)
-    with repo.unit_of_work() as uow:
-        uow.delete("Location", next(rid for rt, rid in current(repo) if rt == "Location"))
-    stored = current(repo)
+    stored = _four_studies_one_location_deleted(repo)
     with scan.snapshot(repo) as conn:
         for rtype in sorted({rt for rt, _ in stored}):
             chunks = list(scan.lines(conn, rtype, batch=3))

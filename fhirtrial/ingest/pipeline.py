@@ -226,30 +226,27 @@ def import_items(source: Callable[[], Iterable[SourceItem]], writer: BulkWriter,
 
     if (summary.total or 0) < PARALLEL_MIN:
         jobs = 1  # starting workers costs more than they save on a few studies
+    directory: Path | None = None
+    chunks: Iterable[list[PreparedStudy]]
     if jobs > 1 and writer.shards:
         from ..store.shard import shard_dir
 
         directory = shard_dir()
-        try:
-            for chunk in sharded_chunks(with_total(), directory, jobs=jobs, validate=validate,
-                                        strictness=strictness, batch=batch):
-                pending.extend(chunk)
-                if len(pending) >= batch:
-                    flush()
-            if pending:
+        chunks = sharded_chunks(with_total(), directory, jobs=jobs, validate=validate, strictness=strictness,
+                                batch=batch)
+    else:
+        chunks = ([prepared] for prepared in prepared_studies(with_total(), jobs=jobs, indexer=writer.indexer,
+                                                               validate=validate, strictness=strictness, batch=batch))
+    try:
+        for chunk in chunks:
+            pending.extend(chunk)
+            if len(pending) >= batch:
                 flush()
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
-        if bulk is not False:
-            writer.build_indexes(on_index)
-        return summary
-    for prepared in prepared_studies(with_total(), jobs=jobs, indexer=writer.indexer, validate=validate,
-                                     strictness=strictness, batch=batch):
-        pending.append(prepared)
-        if len(pending) >= batch:
+        if pending:
             flush()
-    if pending:
-        flush()
+    finally:
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
     if bulk is not False:
         writer.build_indexes(on_index)
     return summary

@@ -11,13 +11,31 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from starlette.requests import Request
 
+from ..store.freshness import Freshness
 from ..store.read_cache import ReadCache
 from .context import repo_of, settings_of
 
 V = TypeVar("V")
+_PROBES: WeakKeyDictionary[Any, Freshness] = WeakKeyDictionary()  # the repository's probe (closed with it)
+
+
+def open_read_cache(repo: Any, settings: Any) -> tuple[Freshness | None, ReadCache[Any]]:
+    """A cache of ``settings.read_cache_mb`` for ``repo``'s answers and the probe of its committed state it is
+    checked against; off (no probe, size 0) when the size is 0 or the repository has no probe."""
+    size = getattr(settings, "read_cache_mb", 0) * 1024 * 1024
+    opener = getattr(repo, "freshness", None)
+    if opener is None or size <= 0:
+        return None, ReadCache(0)
+    # One probe per repository, shared by every cache of the app: each probe holds its own connections (two on
+    # PostgreSQL) and asks the database once per request.
+    freshness = _PROBES.get(repo)
+    if freshness is None:
+        freshness = _PROBES[repo] = opener()
+    return freshness, ReadCache(size)
 
 
 class AnswerCache:
@@ -25,17 +43,14 @@ class AnswerCache:
 
     def __init__(self) -> None:
         self._repo: Any = None
-        self._freshness: Any = None
+        self._freshness: Freshness | None = None
         self._cache: ReadCache[Any] = ReadCache(0)
 
     def _for(self, request: Request) -> None:
         repo = request.app.state.repo
         if repo is self._repo:
             return
-        size = getattr(settings_of(request), "read_cache_mb", 0) * 1024 * 1024
-        opener = getattr(repo, "freshness", None)
-        self._freshness = opener() if opener is not None and size > 0 else None
-        self._cache = ReadCache(size if self._freshness is not None else 0)
+        self._freshness, self._cache = open_read_cache(repo, settings_of(request))
         self._repo = repo
 
     async def answer(self, request: Request, key: Hashable, compute: Callable[[], Awaitable[V]], size: int) -> V:
@@ -43,7 +58,7 @@ class AnswerCache:
         if repo_of(request) is not request.app.state.repo:
             return await compute()  # a transaction's entry reads its own uncommitted writes: never kept
         self._for(request)
-        if not self._cache.enabled:
+        if not self._cache.enabled or self._freshness is None:
             return await compute()
         version = await self._freshness.version()
         found = self._cache.get(key, version)
@@ -62,4 +77,4 @@ def answer_cache(request: Request) -> AnswerCache:
     return cache
 
 
-__all__ = ["AnswerCache", "answer_cache"]
+__all__ = ["AnswerCache", "answer_cache", "open_read_cache"]

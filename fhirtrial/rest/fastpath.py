@@ -26,6 +26,7 @@ from ..resources import RESOURCE_TYPE_SET
 from ..search.compartment import patient_compartment
 from ..store.freshness import Freshness
 from ..store.read_cache import ReadCache
+from .answer_cache import open_read_cache
 from .auth import access
 from .negotiation import CONTENT_TYPE, accepts_json
 from .responses import http_date
@@ -92,11 +93,7 @@ class ReadFastPath:
 
     def _cache_for(self, repo: Any) -> ReadCache[Answer]:
         if repo is not self._cache_repo:
-            settings = getattr(self.owner.state, "settings", None)
-            size = getattr(settings, "read_cache_mb", 0) * 1024 * 1024
-            opener = getattr(repo, "freshness", None)
-            self._freshness = opener() if opener is not None and size > 0 else None
-            self._cache = ReadCache(size if self._freshness is not None else 0)
+            self._freshness, self._cache = open_read_cache(repo, getattr(self.owner.state, "settings", None))
             self._cache_repo = repo
             self._inline_repo = repo if getattr(repo, "dialect", None) == "sqlite" else None
         return self._cache

@@ -89,11 +89,6 @@ class _Writers:
         self.handles.clear()
 
 
-def _one_line(body: bytes) -> bytes:
-    # Stored JSON is compact; PostgreSQL's jsonb text is one line too. Re-encode only if a newline slipped in.
-    return orjson.dumps(orjson.loads(body)) if b"\n" in body else body
-
-
 def export_ndjson(repo: Any, directory: Path, *, types: Iterable[str] | None = None,
                   since: datetime | None = None, scope: str | None = None, batch: int = scan.DEFAULT_BATCH,
                   tick: Tick | None = None, visible: Visible | None = None,
@@ -150,7 +145,7 @@ def _system(conn: Any, writers: _Writers, wanted: list[str] | None, since: datet
                 if chunk.count or chunk.changed:
                     writers.write_lines(rt, chunk.ndjson, chunk.count)
                 if chunk.changed:
-                    writers.write(rt, [_one_line(r.body) for r in chunk.changed])
+                    writers.write(rt, [scan.one_line(r.body) for r in chunk.changed])
                 done += chunk.looked_at
                 if tick:
                     tick(done, total)
@@ -158,7 +153,7 @@ def _system(conn: Any, writers: _Writers, wanted: list[str] | None, since: datet
             for rows in scan.scan(conn, rt, since=since, until=until, batch=batch):
                 shown = _shown(rows, visible)
                 if shown:
-                    writers.write(rt, [_one_line(r.body) for r in shown])
+                    writers.write(rt, [scan.one_line(r.body) for r in shown])
                 done += len(rows)
                 if tick:
                     tick(done, total)
@@ -185,7 +180,7 @@ def _scoped(conn: Any, writers: _Writers, scope: str, wanted: list[str] | None, 
         for r in rows:
             if (keep is None or r.resource_type in keep) and (since is None or r.last_updated >= since) \
                     and r.last_updated <= until:
-                by_type.setdefault(r.resource_type, []).append(_one_line(r.body))
+                by_type.setdefault(r.resource_type, []).append(scan.one_line(r.body))
         for rt, bodies in by_type.items():
             writers.write(rt, bodies)
 

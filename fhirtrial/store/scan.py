@@ -180,7 +180,7 @@ def lines(conn: sa.Connection, resource_type: str, *, since: datetime | None = N
     and one connection is one core. Only the few rows changed after ``until`` come as rows, from the history."""
     if conn.dialect.name != "postgresql":
         for rows in scan(conn, resource_type, since=since, until=until, batch=batch):
-            bodies = [_one_line(r.body) for r in rows]
+            bodies = [one_line(r.body) for r in rows]
             yield Lines(len(rows), b"".join(b + b"\n" for b in bodies), len(bodies), [])
         return
     where = [_r.resource_type == resource_type, *_filters(since, until)]
@@ -212,8 +212,9 @@ def lines(conn: sa.Connection, resource_type: str, *, since: datetime | None = N
             yield Lines(looked_at, (text + "\n").encode() if text else b"", n, changed)
 
 
-def _one_line(body: bytes) -> bytes:
-    # Stored JSON is compact; re-encode only if a newline slipped in.
+def one_line(body: bytes) -> bytes:
+    """A stored body as one NDJSON line (without its newline). Stored JSON is compact, and PostgreSQL's jsonb
+    text is one line too: re-encoded only if a newline slipped in."""
     return orjson.dumps(orjson.loads(body)) if b"\n" in body else body
 
 
